@@ -1,0 +1,33 @@
+// The dependencies every service takes as its first argument. Time and outbound HTTP are here
+// so a rule can be tested with a fixed clock and a fake fetch, and the same code runs for real.
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Config } from "./config/config.ts";
+import type { Keyring } from "./crypto/keyring.ts";
+import type { Metrics } from "./metrics/metrics.ts";
+import type { Dialect } from "./store/dialect.ts";
+import type { Database } from "./store/schema.ts";
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Outbound HTTP to providers: SSRF-guarded unless the config allows private addresses. */
+export type OutboundFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface Context {
+  config: Config;
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Mutable: key rotation swaps in a ring with a new primary while the service runs. */
+  keyring: Keyring;
+  clock: Clock;
+  fetch: OutboundFetch;
+  log: Logger;
+  metrics: Metrics;
+  /** Names this process in leases, so a lock can only be released by its holder. */
+  instanceId: string;
+}

@@ -1,0 +1,55 @@
+// pino with a redaction list covering every secret field we handle, at every level, and a
+// request serializer that strips credentials from URLs (an authorization code or a connect
+// session token in a query string is a secret too).
+import { pino, type DestinationStream, type Logger } from "pino";
+
+export const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "req.headers['proxy-authorization']",
+  "res.headers['set-cookie']",
+  "*.authorization",
+  "*.Authorization",
+  "*.cookie",
+  "*.password",
+  "*.clientSecret",
+  "*.client_secret",
+  "*.accessToken",
+  "*.access_token",
+  "*.refreshToken",
+  "*.refresh_token",
+  "*.idToken",
+  "*.id_token",
+  "*.code",
+  "*.code_verifier",
+  "*.codeVerifier",
+  "*.apiKey",
+  "*.key",
+  "*.secret",
+  "*.token",
+];
+
+// Query parameters that carry credentials in URLs we serve or call.
+const SECRET_QUERY = /([?&](?:code|state|session|access_token|id_token|token|refresh_token|client_secret)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, "$1[REDACTED]");
+}
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: "[REDACTED]" },
+      serializers: {
+        req: (req: { method?: string; url?: string; id?: string }) => ({
+          method: req.method,
+          url: req.url ? redactUrl(req.url) : req.url,
+          id: req.id,
+        }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    destination,
+  );
+}

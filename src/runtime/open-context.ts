@@ -1,0 +1,62 @@
+// Config → a ready Context: database opened and migrated, keyring loaded and checked against the
+// data, bootstrap API key ensured. Shared by `serve` and every CLI command.
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { ensureBootstrapApiKey } from "../api-keys/api-key-service.ts";
+import type { Config } from "../config/config.ts";
+import { systemClock, type Clock, type Context, type OutboundFetch } from "../context.ts";
+import { checkKeyringAgainstDatabase } from "../crypto/keyring-check.ts";
+import { loadKeyring } from "../crypto/keyring-source.ts";
+import { createOutboundFetch } from "../net/outbound-fetch.ts";
+import { createMetrics } from "../metrics/metrics.ts";
+import { openDatabase } from "../store/database.ts";
+import { migrateToLatest } from "../store/migrator.ts";
+
+export interface OpenedContext extends Context {
+  close(): Promise<void>;
+}
+
+export interface OpenContextOptions {
+  log: Logger;
+  clock?: Clock;
+  fetch?: OutboundFetch;
+  /** Skip migrations (they run by default, at every start). */
+  migrate?: boolean;
+  metricsDefaults?: boolean;
+}
+
+export async function openContext(config: Config, opts: OpenContextOptions): Promise<OpenedContext> {
+  const loaded = loadKeyring({ keysFromEnv: config.keysFromEnv, dataDir: config.dataDir });
+  if (loaded.generated) {
+    opts.log.warn(
+      { file: loaded.file },
+      "generated a new encryption keyring in the keys file; back it up, and set CONNECTED_APPS_KEYS for more than one instance",
+    );
+  }
+  const metrics = createMetrics({ defaults: opts.metricsDefaults ?? true });
+  const store = openDatabase(config.databaseUrl, { onQuery: (ms) => metrics.dbQueries.observe(ms / 1000) });
+  try {
+    if (opts.migrate !== false) await migrateToLatest(store.db as never);
+    await checkKeyringAgainstDatabase(store.db, loaded.keyring);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  if (config.allowPrivateUrls) {
+    opts.log.warn("CONNECTED_APPS_ALLOW_PRIVATE_URLS is on: the SSRF guard lets provider URLs reach loopback and private addresses");
+  }
+  const ctx: OpenedContext = {
+    config,
+    db: store.db,
+    dialect: store.dialect,
+    keyring: loaded.keyring,
+    clock: opts.clock ?? systemClock,
+    fetch: opts.fetch ?? createOutboundFetch({ allowPrivateUrls: config.allowPrivateUrls }),
+    log: opts.log,
+    metrics,
+    instanceId: `${process.pid}-${randomBytes(4).toString("hex")}`,
+    close: () => store.close(),
+  };
+  if (config.bootstrapApiKey) await ensureBootstrapApiKey(ctx, config.bootstrapApiKey);
+  return ctx;
+}

@@ -1,0 +1,48 @@
+// Kysely over better-sqlite3 or pg, chosen by DATABASE_URL.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import type { Dialect } from "./dialect.ts";
+import type { Database } from "./schema.ts";
+
+// int8 (bigint: our epoch-ms columns, count(*)) as a JS number: every value we store fits
+// in 2^53, and numbers compare and add without surprises.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Pool size on PostgreSQL. */
+  poolSize?: number;
+  onQuery?: (durationMs: number) => void;
+}
+
+export function openDatabase(url: string, opts: DatabaseOptions = {}): Store {
+  const log = opts.onQuery
+    ? (event: { queryDurationMillis: number }) => opts.onQuery!(event.queryDurationMillis)
+    : undefined;
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length);
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new BetterSqlite3(path);
+    // WAL lets readers go on while the one writer writes; busy_timeout waits out a short lock
+    // (a CLI command next to `serve`) instead of failing at once.
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("synchronous = NORMAL");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), ...(log ? { log } : {}) });
+    return { db, dialect: "sqlite", close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+  // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+  return { db, dialect: "postgres", close: () => db.destroy() };
+}
