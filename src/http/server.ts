@@ -5,7 +5,7 @@ import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import secureJson from "secure-json-parse";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ApiKeyVerifier } from "../api-keys/api-key-service.ts";
 import { appRoutes } from "../apps/app-routes.ts";
@@ -16,9 +16,14 @@ import { docsPage } from "./docs-page.ts";
 import { errorHandler, sendProblem } from "./error-handler.ts";
 import { operationsRoutes } from "./operations.ts";
 
-/** The /api/v1 route plugins, each a folder's routes module. */
+/** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): FastifyPluginAsyncZod[] {
   return [appRoutes(ctx)];
+}
+
+/** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */
+function browserRoutePlugins(_ctx: Context): FastifyPluginAsync[] {
+  return [];
 }
 
 export async function buildServer(ctx: Context): Promise<FastifyInstance> {
@@ -74,6 +79,8 @@ export async function buildServer(ctx: Context): Promise<FastifyInstance> {
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   await app.register(docsPage);
   await app.register(operationsRoutes(ctx));
+
+  for (const plugin of browserRoutePlugins(ctx)) await app.register(plugin);
 
   const verifier = new ApiKeyVerifier(ctx);
   await app.register(
