@@ -181,7 +181,9 @@ export async function createApp(ctx: Pick<Context, "db" | "clock" | "keyring" | 
     body,
   );
   if (body.clientSecret) app.clientSecretSealed = seal(ctx.keyring, body.clientSecret, clientSecretBinding(id));
-  app = settleAuthMethod(await withDiscovery(ctx, app, body), body);
+  // Only the caller's own fields count as explicit: a template's discoveryUrl is not fetched at
+  // create (its endpoints are already set), and its auth method re-derives without a secret.
+  app = settleAuthMethod(await withDiscovery(ctx, app, fields), fields);
   if (!(await new AppStore(ctx.db).insert(app))) throw new AppError("conflict", `an app with id "${id}" exists`);
   return app;
 }

@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ApiKeyVerifier } from "../api-keys/api-key-service.ts";
 import { appRoutes } from "../apps/app-routes.ts";
+import { templateRoutes } from "../apps/template-routes.ts";
 import type { Context } from "../context.ts";
 import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
@@ -18,7 +19,7 @@ import { operationsRoutes } from "./operations.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): FastifyPluginAsyncZod[] {
-  return [appRoutes(ctx)];
+  return [appRoutes(ctx), templateRoutes()];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */
