@@ -30,7 +30,6 @@ function browserRoutePlugins(_ctx: Context): FastifyPluginAsync[] {
 export async function buildServer(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     routerOptions: { maxParamLength: 500 },
