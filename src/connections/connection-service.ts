@@ -162,3 +162,11 @@ export async function deleteConnection(ctx: Context, appId: string, userId: stri
   await revokeConnectionTokens(ctx, app, rec);
   await deleteConnectionRow(ctx, rec);
 }
+
+/** Before an app is deleted (SPEC §4): each of its connections is revoked and deleted, with its event. */
+export async function deleteConnectionsOfApp(ctx: Context, app: App): Promise<void> {
+  for (const rec of await connectionStore(ctx).listByApp(app.id)) {
+    await revokeConnectionTokens(ctx, app, rec);
+    await deleteConnectionRow(ctx, rec);
+  }
+}

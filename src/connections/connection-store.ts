@@ -220,6 +220,12 @@ export class ConnectionStore {
     return changed(res);
   }
 
+  /** A live holder's heartbeat: pushes its lease on, only while it is still the holder. */
+  async extendLease(id: string, owner: string, until: number): Promise<boolean> {
+    const res = await this.db.updateTable("connections").set({ lease_until: until }).where("id", "=", id).where("lease_owner", "=", owner).executeTakeFirst();
+    return changed(res);
+  }
+
   /** Releases the lease, only if this owner still holds it (nobody else's lease is touched). */
   async releaseLease(id: string, owner: string): Promise<void> {
     await this.db.updateTable("connections").set({ lease_owner: null, lease_until: null }).where("id", "=", id).where("lease_owner", "=", owner).execute();
@@ -232,7 +238,7 @@ export class ConnectionStore {
   async writeRefreshed(
     id: string,
     expect: { version: number; leaseOwner: string },
-    p: { tokens: TokenWrite; now: number; recovered: boolean },
+    p: { tokens: TokenWrite; now: number },
   ): Promise<boolean> {
     const res = await this.db
       .updateTable("connections")

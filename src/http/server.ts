@@ -10,6 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type Fastif
 import { ApiKeyVerifier } from "../api-keys/api-key-service.ts";
 import { appRoutes } from "../apps/app-routes.ts";
 import { templateRoutes } from "../apps/template-routes.ts";
+import { connectionRoutes } from "../connections/connection-routes.ts";
 import type { Context } from "../context.ts";
 import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
@@ -19,7 +20,7 @@ import { operationsRoutes } from "./operations.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): FastifyPluginAsyncZod[] {
-  return [appRoutes(ctx), templateRoutes()];
+  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx)];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */

@@ -1,0 +1,67 @@
+// One refresh at the provider, with the retry rules of SPEC §6: an unavailable provider
+// (timeout, network error, 429, 5xx) is retried with exponential backoff and full jitter, for
+// a bounded time, honouring Retry-After; a dead grant or a bad answer is not retried.
+import { decodeJwt } from "jose";
+import type { App } from "../apps/app-store.ts";
+import type { Context } from "../context.ts";
+import { refreshGrant } from "../oauth/grants.ts";
+import { ProviderFailure } from "../oauth/provider-failure.ts";
+import type { TokenSet } from "../oauth/token-set.ts";
+import { backoffDelay, type RefreshSettings } from "./refresh-policy.ts";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Refreshes, retrying unavailability within `s.retryBudgetMs` of real elapsed time (the budget
+ * bounds how long we sleep, so it is measured on the monotonic clock, not the injected one).
+ * Throws the last ProviderFailure; its retryAfter says when trying again makes sense.
+ */
+export async function refreshWithRetry(
+  ctx: Pick<Context, "fetch" | "keyring" | "clock" | "log" | "config">,
+  app: App,
+  refreshToken: string,
+  s: RefreshSettings,
+): Promise<TokenSet> {
+  const started = performance.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await refreshGrant(ctx, app, refreshToken);
+    } catch (err) {
+      const failure = asProviderFailure(err);
+      if (failure.kind !== "unavailable") throw failure;
+      const delay = Math.max(backoffDelay(s, attempt), (failure.retryAfter ?? 0) * 1000);
+      const remaining = s.retryBudgetMs - (performance.now() - started);
+      if (delay > remaining) throw failure;
+      ctx.log.debug({ appId: app.id, attempt, delayMs: delay, reason: failure.message }, "provider unavailable; retrying the refresh");
+      await sleep(delay);
+    }
+  }
+}
+
+/** Anything refreshGrant throws that is not a ProviderFailure is a bug or a network fault: unavailable. */
+export function asProviderFailure(err: unknown): ProviderFailure {
+  if (err instanceof ProviderFailure) return err;
+  return new ProviderFailure("unavailable", `the refresh failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/**
+ * OIDC Core §12.2: an ID token returned by a refresh MUST have the same iss and sub as the one
+ * first issued, and its aud MUST be the same. A different account behind the same grant is not
+ * something we silently store. Signature and the other claims are the grant helper's checks;
+ * this compares identities only. Returns a reason, or null when they match (or either is absent).
+ */
+export function identityChange(originalIdToken: string | null, refreshedIdToken: string | null): string | null {
+  if (!originalIdToken || !refreshedIdToken) return null;
+  let before, after;
+  try {
+    before = decodeJwt(originalIdToken);
+    after = decodeJwt(refreshedIdToken);
+  } catch {
+    return "the refreshed ID token is not a JWT";
+  }
+  const aud = (v: unknown) => JSON.stringify([v].flat().map(String).sort());
+  if (before.iss !== after.iss) return "the refreshed ID token has another issuer";
+  if (before.sub !== after.sub) return "the refreshed ID token names another account (sub)";
+  if (aud(before.aud) !== aud(after.aud)) return "the refreshed ID token has another audience";
+  return null;
+}
