@@ -1,6 +1,7 @@
 // The only reader of process.env: the environment of SPEC §2, validated once at start.
 // A bad value stops the start with a one-line message naming the variable (ConfigError).
 import { z } from "zod";
+import { parseKeyring } from "../crypto/keyring.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -57,6 +58,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
     throw new ConfigError("WEBHOOK_SECRET: must be set when WEBHOOK_URL is set");
   }
+  // Parsed here as well as where the keyring is loaded, so every command (migrate too) refuses a
+  // malformed key at start; throws a KeyringError naming CONNECTED_APPS_KEYS.
+  if (e.CONNECTED_APPS_KEYS !== undefined) parseKeyring(e.CONNECTED_APPS_KEYS);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
   return {
     port: e.PORT,
