@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { appFields } from "../app-schema.ts";
-import { PARAM_KINDS, placeholdersIn, type TemplateParam } from "./template-params.ts";
+import { fillPlaceholders, PARAM_KINDS, placeholdersIn, SAMPLE_VALUES, type TemplateParam } from "./template-params.ts";
 
 /** The App fields a template may preset: everything but the name and the client credentials. */
 const { name: _name, clientId: _clientId, clientSecret: _clientSecret, ...presettable } = appFields;
@@ -21,8 +21,8 @@ const templateParam = z.strictObject({
   description: z.string().min(1),
 });
 
-// URL fields hold {placeholders} here, so the file is checked loosely (plain strings) and the
-// filled result is checked against `templateDefaults` when a template is applied.
+// URL fields hold {placeholders} here, so the file's defaults are checked against
+// `templateDefaults` once filled with sample values, and again when a template is applied.
 const templateFile = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]{1,64}$/),
   name: z.string().min(1).max(200),
@@ -41,13 +41,22 @@ export interface Template {
 }
 
 function parseTemplateFile(file: string, text: string): Template {
-  const parsed = templateFile.safeParse(JSON.parse(text));
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`template ${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = templateFile.safeParse(doc);
   if (!parsed.success) throw new Error(`template ${file}: ${z.prettifyError(parsed.error)}`);
   const t = parsed.data;
   if (`${t.id}.json` !== file) throw new Error(`template ${file}: id "${t.id}" must match the file name`);
   for (const name of placeholdersIn(t.defaults)) {
     if (!t.params.some((p) => p.name === name)) throw new Error(`template ${file}: {${name}} is not one of its params`);
   }
+  const sample = fillPlaceholders(t.defaults, Object.fromEntries(t.params.map((p) => [p.name, p.default ?? SAMPLE_VALUES[p.kind]])));
+  const checked = templateDefaults.safeParse(sample);
+  if (!checked.success) throw new Error(`template ${file}: ${z.prettifyError(checked.error)}`);
   return { id: t.id, name: t.name, docsUrl: t.docsUrl, params: t.params, defaults: t.defaults };
 }
 

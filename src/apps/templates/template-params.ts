@@ -6,6 +6,14 @@ import { AppError } from "../../errors/problem.ts";
 export const PARAM_KINDS = ["subdomain", "hostname", "pathSegment", "baseUrl"] as const;
 export type ParamKind = (typeof PARAM_KINDS)[number];
 
+/** A valid value of each kind, to check a template file's URLs at load time. */
+export const SAMPLE_VALUES: Record<ParamKind, string> = {
+  subdomain: "example",
+  hostname: "login.example.com",
+  pathSegment: "example",
+  baseUrl: "https://example.com",
+};
+
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 function checkValue(kind: ParamKind, value: string): string | { error: string } {
