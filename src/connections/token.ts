@@ -156,8 +156,15 @@ async function afterLostWrite(ctx: Context, store: ConnectionStore, app: App, cu
   if (latest) return resultOfOthers(ctx, latest);
   ctx.metrics.refreshes.labels(app.id, "deleted").inc();
   // RFC 7009 §2.1: the rotated refresh token first (null when the answer kept the old one).
-  if (issued.refreshToken) await revokeToken(ctx, app, issued.refreshToken, "refresh_token").catch(() => {});
-  await revokeToken(ctx, app, issued.accessToken, "access_token").catch(() => {});
+  const revokeQuietly = async (token: string, hint: "refresh_token" | "access_token") => {
+    try {
+      await revokeToken(ctx, app, token, hint);
+    } catch (err) {
+      ctx.log.warn({ appId: app.id, hint, reason: (err as Error).message }, "could not revoke the tokens of a connection deleted during its refresh");
+    }
+  };
+  if (issued.refreshToken) await revokeQuietly(issued.refreshToken, "refresh_token");
+  await revokeQuietly(issued.accessToken, "access_token");
   throw notConnected(current.appId, current.userId);
 }
 
