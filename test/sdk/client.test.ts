@@ -1,0 +1,194 @@
+// The SDK against a real running service on a real port, on both databases: every method whose
+// route exists, with the answers and the problems a host app sees.
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveConnection } from "../../src/connections/connection-service.ts";
+import { ConnectedApps, ConnectedAppsError, ConnectedAppsNetworkError, type App } from "../../src/sdk/index.ts";
+import { dialects } from "../support/databases.ts";
+import { startTestService, type TestService } from "../support/test-service.ts";
+
+const CLIENT_SECRET = "sentinel-sdk-client-secret-91c2";
+const ACCESS_TOKEN = "sentinel-sdk-access-token-5e7a";
+const REFRESH_TOKEN = "sentinel-sdk-refresh-token-0d44";
+// A host app's user id with every character that must be encoded in a path segment.
+const ODD_USER = "tenant/7 user?x=1#frag%2F@example.com";
+
+async function rejection(p: Promise<unknown>): Promise<ConnectedAppsError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConnectedAppsError);
+    return e as ConnectedAppsError;
+  }
+  throw new Error("expected a ConnectedAppsError");
+}
+
+describe.each(dialects)("SDK against a running service on %s", (dialect) => {
+  let svc: TestService;
+  let ca: ConnectedApps;
+  let baseUrl: string;
+
+  const appCount = async () => (await svc.ctx.db.selectFrom("apps").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+
+  beforeAll(async () => {
+    svc = await startTestService(dialect);
+    await svc.server.listen({ port: 0, host: "127.0.0.1" });
+    baseUrl = `http://127.0.0.1:${(svc.server.server.address() as AddressInfo).port}`;
+    ca = new ConnectedApps({ baseUrl, apiKey: svc.apiKey });
+  });
+  afterAll(async () => svc?.close());
+
+  describe("apps", () => {
+    let created: App;
+
+    it("creates an app and answers it typed, the secret write-only", async () => {
+      created = await ca.apps.create({
+        name: "Acme Mail",
+        clientId: "acme-client",
+        clientSecret: CLIENT_SECRET,
+        scopes: ["openid", "email"],
+        authorizationEndpoint: "https://login.acme.test/authorize",
+        tokenEndpoint: "https://login.acme.test/token",
+        apiBaseUrl: "https://api.acme.test",
+      });
+      expect(created).toMatchObject({ id: "acme-mail", name: "Acme Mail", hasClientSecret: true, pkce: "auto" });
+      expect(created.redirectUri).toBe(`${svc.config.publicUrl}/oauth/callback/acme-mail`);
+      expect(JSON.stringify(created)).not.toContain(CLIENT_SECRET);
+    });
+
+    it("lists and gets apps", async () => {
+      const { items } = await ca.apps.list();
+      expect(items.map((a) => a.id)).toContain("acme-mail");
+      expect(await ca.apps.get("acme-mail")).toEqual(created);
+    });
+
+    it("updates an app; id and redirectUri stay", async () => {
+      const updated = await ca.apps.update("acme-mail", { name: "Acme Mail 2", scopes: ["openid"] });
+      expect(updated).toMatchObject({ id: "acme-mail", name: "Acme Mail 2", scopes: ["openid"], redirectUri: created.redirectUri });
+    });
+
+    it("creates from a template", async () => {
+      const app = await ca.apps.create({ template: "google", clientId: "g-client", clientSecret: CLIENT_SECRET });
+      expect(app).toMatchObject({ id: "google", template: "google" });
+      expect(app.authorizationEndpoint).toMatch(/^https:\/\/accounts\.google\.com\//);
+    });
+
+    it("maps 404 not_found for an unknown app", async () => {
+      const err = await rejection(ca.apps.get("no-such-app"));
+      expect(err).toMatchObject({ code: "not_found", status: 404 });
+      expect(err.detail).toContain("no-such-app");
+    });
+
+    it("maps 409 conflict for a taken id and stores nothing", async () => {
+      const before = await appCount();
+      expect(await rejection(ca.apps.create({ id: "acme-mail", name: "Again" }))).toMatchObject({ code: "conflict", status: 409 });
+      expect(await appCount()).toBe(before);
+    });
+
+    it("maps 400 invalid_request for an unknown field, naming it, and stores nothing", async () => {
+      const before = await appCount();
+      // A caller without types (or with a stale copy) can still send one.
+      const err = await rejection(ca.apps.create({ name: "Bad", colour: "red" } as never));
+      expect(err).toMatchObject({ code: "invalid_request", status: 400 });
+      expect(err.detail).toContain("colour");
+      expect(await appCount()).toBe(before);
+    });
+
+    it("maps 400 invalid_request for a bad value and stores nothing", async () => {
+      const before = await appCount();
+      const err = await rejection(ca.apps.create({ name: "Bad", tokenEndpoint: "ftp://x.test/token" }));
+      expect(err).toMatchObject({ code: "invalid_request", status: 400 });
+      expect(err.detail).toContain("tokenEndpoint");
+      expect(await appCount()).toBe(before);
+    });
+
+    it("maps 401 unauthorized for a wrong API key", async () => {
+      const stranger = new ConnectedApps({ baseUrl, apiKey: "ca_not-a-real-key" });
+      expect(await rejection(stranger.apps.list())).toMatchObject({ code: "unauthorized", status: 401 });
+    });
+
+    it("deletes an app", async () => {
+      await ca.apps.create({ name: "Short Lived" });
+      await expect(ca.apps.delete("short-lived")).resolves.toBeUndefined();
+      expect(await rejection(ca.apps.get("short-lived"))).toMatchObject({ code: "not_found" });
+    });
+  });
+
+  describe("templates", () => {
+    it("lists the built-in templates", async () => {
+      const { items } = await ca.templates.list();
+      const ids = items.map((t) => t.id);
+      for (const id of ["google", "microsoft", "github", "slack", "keycloak"]) expect(ids).toContain(id);
+      expect(items.find((t) => t.id === "microsoft")?.params).toContain("tenant");
+    });
+  });
+
+  describe("connections", () => {
+    beforeAll(async () => {
+      for (const userId of [ODD_USER, "u42"]) {
+        await saveConnection(svc.ctx, {
+          appId: "acme-mail",
+          userId,
+          tokens: { accessToken: ACCESS_TOKEN, tokenType: "Bearer", refreshToken: REFRESH_TOKEN, idToken: null, expiresIn: 3600, scopes: ["openid", "email"] },
+          account: { sub: `sub-${userId}`, email: "someone@acme.test", name: "Someone" },
+          requestedScopes: ["openid", "email"],
+        });
+      }
+    });
+
+    it("gets a connection by a user id that needs encoding", async () => {
+      const c = await ca.connections.get("acme-mail", ODD_USER);
+      expect(c).toMatchObject({ appId: "acme-mail", userId: ODD_USER, status: "active", account: { sub: `sub-${ODD_USER}` } });
+      expect(JSON.stringify(c)).not.toContain(ACCESS_TOKEN);
+    });
+
+    it("lists connections, filtered by status", async () => {
+      expect((await ca.connections.list("acme-mail")).items.map((c) => c.userId).sort()).toEqual([ODD_USER, "u42"].sort());
+      expect((await ca.connections.list("acme-mail", { status: "active" })).items).toHaveLength(2);
+      expect((await ca.connections.list("acme-mail", { status: "needs_reconnect" })).items).toEqual([]);
+    });
+
+    it("hands out a token valid for minValidity", async () => {
+      const token = await ca.connections.token("acme-mail", ODD_USER, { minValidity: 300 });
+      expect(token).toMatchObject({ accessToken: ACCESS_TOKEN, tokenType: "Bearer", scopes: ["openid", "email"] });
+      expect(Date.parse(token.expiresAt!) - Date.now()).toBeGreaterThan(300_000);
+    });
+
+    it("maps 400 invalid_request for a bad minValidity", async () => {
+      expect(await rejection(ca.connections.token("acme-mail", "u42", { minValidity: -5 }))).toMatchObject({ code: "invalid_request", status: 400 });
+    });
+
+    it("maps 404 not_connected for a user with no connection", async () => {
+      expect(await rejection(ca.connections.get("acme-mail", "nobody"))).toMatchObject({ code: "not_connected", status: 404 });
+      expect(await rejection(ca.connections.token("acme-mail", "nobody"))).toMatchObject({ code: "not_connected", status: 404 });
+    });
+
+    it("maps 404 not_found for connections of an unknown app", async () => {
+      expect(await rejection(ca.connections.list("no-such-app"))).toMatchObject({ code: "not_found", status: 404 });
+    });
+
+    it("deletes a connection; it is then not connected", async () => {
+      await expect(ca.connections.delete("acme-mail", ODD_USER)).resolves.toBeUndefined();
+      expect(await rejection(ca.connections.get("acme-mail", ODD_USER))).toMatchObject({ code: "not_connected" });
+      expect((await ca.connections.list("acme-mail")).items.map((c) => c.userId)).toEqual(["u42"]);
+    });
+  });
+
+  describe("the service unreachable", () => {
+    it("throws ConnectedAppsNetworkError, not a ConnectedAppsError", async () => {
+      // A port that was just free on loopback: nothing listens there.
+      const { createServer } = await import("node:net");
+      const probe = createServer();
+      await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise<void>((r) => probe.close(() => r()));
+      const down = new ConnectedApps({ baseUrl: `http://127.0.0.1:${port}`, apiKey: svc.apiKey });
+      await expect(down.apps.list()).rejects.toBeInstanceOf(ConnectedAppsNetworkError);
+    });
+  });
+
+  it("leaves no secret or token in the service's logs", () => {
+    const logs = svc.logs.text();
+    for (const s of [CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, svc.apiKey]) expect(logs).not.toContain(s);
+  });
+});
