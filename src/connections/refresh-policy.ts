@@ -21,6 +21,14 @@ export interface RefreshSettings {
   cooldownMs: number;
   /** Longest background retry delay after repeated transient failures. */
   maxRetryDelayMs: number;
+  /** How often the background refresher looks for due connections (± 20 %). */
+  refresherIntervalMs: number;
+  /** Rows one refresher claims per look. */
+  refresherBatch: number;
+  /** Refreshes one instance runs at once towards one app's provider. */
+  perAppConcurrency: number;
+  /** On stop, how long in-flight refreshes may finish before they are abandoned (their leases then run out). */
+  stopGraceMs: number;
 }
 
 export const defaultRefreshSettings: RefreshSettings = {
@@ -33,6 +41,10 @@ export const defaultRefreshSettings: RefreshSettings = {
   backoffBaseMs: 250,
   cooldownMs: 5_000,
   maxRetryDelayMs: 30 * 60_000,
+  refresherIntervalMs: 5_000,
+  refresherBatch: 100,
+  perAppConcurrency: 4,
+  stopGraceMs: 10_000,
 };
 
 const overrides = new WeakMap<object, RefreshSettings>();

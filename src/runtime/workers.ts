@@ -1,4 +1,5 @@
 // The background workers every instance runs (they share work through the database).
+import { startRefresher } from "../connections/refresher.ts";
 import type { Context } from "../context.ts";
 
 export interface Worker {
@@ -6,6 +7,6 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-export function startWorkers(_ctx: Context): Worker[] {
-  return [];
+export function startWorkers(ctx: Context): Worker[] {
+  return [startRefresher(ctx)];
 }
