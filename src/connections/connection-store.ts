@@ -308,33 +308,35 @@ export class ConnectionStore {
   /**
    * Claims up to `limit` rows due for a background refresh by pushing their next_refresh_at to
    * `claimUntil`: another instance's claim then skips them. On PostgreSQL the candidate rows are
-   * locked FOR UPDATE SKIP LOCKED, so concurrent claimers never wait on each other nor take the
-   * same row; on SQLite the one writer makes the same UPDATE atomic.
+   * locked FOR UPDATE SKIP LOCKED in a short transaction, so concurrent claimers neither wait on
+   * each other nor take the same row. On SQLite it is one UPDATE ... RETURNING statement: a
+   * statement takes the write lock up front (with the busy timeout), where a read-then-write
+   * transaction would fail with SQLITE_BUSY when another connection wrote in between.
    */
   async claimDue(p: { now: number; claimUntil: number; limit: number; postgres: boolean }): Promise<Array<{ id: string; appId: string; userId: string; version: number }>> {
-    return this.db.transaction().execute(async (trx) => {
-      let q = trx
+    const due = (db: Kysely<Database>) =>
+      db
         .selectFrom("connections")
-        .select(["id", "app_id", "user_id", "version"])
+        .select("id")
         .where("status", "=", "active")
         .where("next_refresh_at", "<=", p.now)
         .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<=", p.now)]))
         .orderBy("next_refresh_at")
         .limit(p.limit);
-      if (p.postgres) q = q.forUpdate().skipLocked();
-      const rows = await q.execute();
-      if (rows.length === 0) return [];
-      await trx
+    const claim = (db: Kysely<Database>, ids: string[] | ReturnType<typeof due>) =>
+      db
         .updateTable("connections")
         .set({ next_refresh_at: p.claimUntil })
-        .where(
-          "id",
-          "in",
-          rows.map((r) => r.id),
-        )
+        .where("id", "in", ids)
+        .returning(["id", "app_id", "user_id", "version"])
         .execute();
-      return rows.map((r) => ({ id: r.id, appId: r.app_id, userId: r.user_id, version: Number(r.version) }));
-    });
+    const rows = p.postgres
+      ? await this.db.transaction().execute(async (trx) => {
+          const locked = await due(trx).forUpdate().skipLocked().execute();
+          return locked.length === 0 ? [] : claim(trx, locked.map((r) => r.id));
+        })
+      : await claim(this.db, due(this.db));
+    return rows.map((r) => ({ id: r.id, appId: r.app_id, userId: r.user_id, version: Number(r.version) }));
   }
 
   async countDue(now: number): Promise<number> {
