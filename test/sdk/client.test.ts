@@ -1,5 +1,6 @@
 // The SDK against a real running service on a real port, on both databases: every method whose
 // route exists, with the answers and the problems a host app sees.
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveConnection } from "../../src/connections/connection-service.ts";
@@ -27,6 +28,9 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
   let svc: TestService;
   let ca: ConnectedApps;
   let baseUrl: string;
+  // A provider API that echoes what the proxy sent it.
+  let api: Server;
+  let apiUrl: string;
 
   const appCount = async () => (await svc.ctx.db.selectFrom("apps").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
 
@@ -35,8 +39,21 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
     await svc.server.listen({ port: 0, host: "127.0.0.1" });
     baseUrl = `http://127.0.0.1:${(svc.server.server.address() as AddressInfo).port}`;
     ca = new ConnectedApps({ baseUrl, apiKey: svc.apiKey });
+    api = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        res.writeHead(req.headers.authorization === `Bearer ${ACCESS_TOKEN}` ? 200 : 401, { "content-type": "application/json", "x-provider": "yes" });
+        res.end(JSON.stringify({ method: req.method, url: req.url, body, sawKey: JSON.stringify(req.headers).includes(svc.apiKey) }));
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
+    apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
   });
-  afterAll(async () => svc?.close());
+  afterAll(async () => {
+    await new Promise<void>((r) => (api ? api.close(() => r()) : r()));
+    await svc?.close();
+  });
 
   describe("apps", () => {
     let created: App;
@@ -49,7 +66,7 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
         scopes: ["openid", "email"],
         authorizationEndpoint: "https://login.acme.test/authorize",
         tokenEndpoint: "https://login.acme.test/token",
-        apiBaseUrl: "https://api.acme.test",
+        apiBaseUrl: "https://api.acme.test/v1",
       });
       expect(created).toMatchObject({ id: "acme-mail", name: "Acme Mail", hasClientSecret: true, pkce: "auto" });
       expect(created.redirectUri).toBe(`${svc.config.publicUrl}/oauth/callback/acme-mail`);
@@ -165,6 +182,28 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
 
     it("maps 404 not_found for connections of an unknown app", async () => {
       expect(await rejection(ca.connections.list("no-such-app"))).toMatchObject({ code: "not_found", status: 404 });
+    });
+
+    it("proxy calls the provider API as the user and answers its raw Response", async () => {
+      await ca.apps.update("acme-mail", { apiBaseUrl: `${apiUrl}/v1` });
+      const res = await ca.proxy("acme-mail", ODD_USER, "/messages?q=is%3Aunread");
+      expect(res).toBeInstanceOf(Response);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-provider")).toBe("yes");
+      // The user's token reached the provider (200); the API key did not.
+      expect(await res.json()).toEqual({ method: "GET", url: "/v1/messages?q=is%3Aunread", body: "", sawKey: false });
+    });
+
+    it("proxy passes the method and body through", async () => {
+      const res = await ca.proxy("acme-mail", ODD_USER, "messages", { method: "POST", body: "hello", headers: { "content-type": "text/plain" } });
+      expect(await res.json()).toEqual({ method: "POST", url: "/v1/messages", body: "hello", sawKey: false });
+      expect(res.status).toBe(200);
+    });
+
+    it("proxy answers the service's own problem as a Response too (not connected)", async () => {
+      const res = await ca.proxy("acme-mail", "nobody", "/messages");
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: "not_connected" });
     });
 
     it("deletes a connection; it is then not connected", async () => {
