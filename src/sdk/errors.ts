@@ -33,20 +33,21 @@ export class ConnectedAppsNetworkError extends Error {
   }
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  "invalid_request",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "conflict",
-  "not_connected",
-  "needs_reconnect",
-  "provider_error",
-  "provider_unavailable",
-  "provider_timeout",
-  "payload_too_large",
-  "internal_error",
-]);
+// A Record, so that a code added to ErrorCode and not here fails the type check.
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  invalid_request: true,
+  unauthorized: true,
+  forbidden: true,
+  not_found: true,
+  conflict: true,
+  not_connected: true,
+  needs_reconnect: true,
+  provider_error: true,
+  provider_unavailable: true,
+  provider_timeout: true,
+  payload_too_large: true,
+  internal_error: true,
+};
 
 // An answer that is not a problem document (a reverse proxy's error page, say) still gets a code,
 // read from its status as the catalog assigns them.
@@ -83,7 +84,7 @@ export function parseRetryAfter(header: string | null, now: Date = new Date()): 
 }
 
 function isProblem(body: unknown): body is Pick<Problem, "code"> & Partial<Problem> {
-  return typeof body === "object" && body !== null && ERROR_CODES.has((body as { code?: unknown }).code as string);
+  return typeof body === "object" && body !== null && Object.hasOwn(KNOWN_CODES, String((body as { code?: unknown }).code));
 }
 
 /** Turns a non-2xx answer of the API into a ConnectedAppsError. */
