@@ -27,6 +27,7 @@ const environment = z.object({
   CONNECTED_APPS_DATA_DIR: z.string().min(1).default("./data"),
   WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   WEBHOOK_SECRET: z.string().min(1).optional(),
+  CONNECTED_APPS_PROXY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -44,6 +45,8 @@ export interface Config {
   webhookUrl: string | undefined;
   webhookSecret: string | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** How long a proxied API call may take before it answers 504. */
+  proxyTimeoutMs: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -74,5 +77,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrl: e.WEBHOOK_URL,
     webhookSecret: e.WEBHOOK_SECRET,
     logLevel: e.LOG_LEVEL,
+    proxyTimeoutMs: e.CONNECTED_APPS_PROXY_TIMEOUT_SECONDS * 1000,
   };
 }

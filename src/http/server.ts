@@ -17,10 +17,11 @@ import { requireApiKey } from "./api-auth.ts";
 import { docsPage } from "./docs-page.ts";
 import { errorHandler, sendProblem } from "./error-handler.ts";
 import { operationsRoutes } from "./operations.ts";
+import { proxyRoutes } from "../proxy/proxy-routes.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
-function apiRoutePlugins(ctx: Context): FastifyPluginAsyncZod[] {
-  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx)];
+function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPluginAsync> {
+  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx)];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */

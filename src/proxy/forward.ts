@@ -1,0 +1,79 @@
+// Forwards one call to the provider's API as the user: the token injected, one forced refresh
+// and one retry on a 401 (the token may have been revoked or rotated early), never a redirect
+// followed with the token attached.
+import { getApp } from "../apps/app-service.ts";
+import type { Context } from "../context.ts";
+import { connectionStore } from "../connections/connection-service.ts";
+import { getToken } from "../connections/token.ts";
+import { AppError } from "../errors/problem.ts";
+import { proxyTarget } from "./proxy-path.ts";
+import { requestHeadersForProvider } from "./proxy-headers.ts";
+
+export interface ProxyCall {
+  appId: string;
+  userId: string;
+  method: string;
+  /** Raw path and query after /proxy/{appId}/{userId}. */
+  rawPathAndQuery: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The request body, read fully (bounded) so the 401 retry can send it again. */
+  body: Buffer | undefined;
+  /** Aborted when the caller goes away. */
+  signal: AbortSignal;
+}
+
+/** A token this close to expiry is refreshed before the call rather than after a 401. */
+const MIN_VALIDITY_S = 30;
+
+async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessToken: string; tokenType: string }): Promise<Response> {
+  // A plain timer, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the combined
+  // signal can lose its timeout to garbage collection and never fire.
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException("proxy timeout", "TimeoutError"));
+  }, ctx.config.proxyTimeoutMs);
+  const onCallerGone = () => controller.abort(call.signal.reason);
+  call.signal.addEventListener("abort", onCallerGone, { once: true });
+  const signal = controller.signal;
+  try {
+    return await ctx.fetch(target, {
+      method: call.method,
+      headers: requestHeadersForProvider(call.headers, token.accessToken, token.tokenType),
+      ...(call.body && call.body.length > 0 && call.method !== "GET" && call.method !== "HEAD" ? { body: new Uint8Array(call.body.buffer, call.body.byteOffset, call.body.length) as Uint8Array<ArrayBuffer> } : {}),
+      // A redirect is answered to the caller as it is: following it would carry the user's
+      // token to wherever the provider (or an attacker controlling a page there) points.
+      redirect: "manual",
+      signal,
+    });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    if (timedOut) {
+      throw new AppError("provider_timeout", `the provider's API did not answer within ${ctx.config.proxyTimeoutMs / 1000} s`, { cause: err });
+    }
+    if (e.name === "BlockedDestinationError") {
+      throw new AppError("provider_error", `the app's apiBaseUrl is refused by the SSRF guard: ${e.message}`, { status: 502, cause: err });
+    }
+    throw new AppError("provider_error", `the provider's API could not be reached (${e.cause?.code ?? e.name})`, { status: 502, cause: err });
+  } finally {
+    // Headers are in (or the call failed): the body streams on without a deadline of ours.
+    clearTimeout(timer);
+    call.signal.removeEventListener("abort", onCallerGone);
+  }
+}
+
+export async function forwardProxyCall(ctx: Context, call: ProxyCall): Promise<Response> {
+  const app = await getApp(ctx, call.appId);
+  if (!app.apiBaseUrl) throw new AppError("invalid_request", `app "${app.id}" has no apiBaseUrl: set one to use the proxy`);
+  const target = proxyTarget(app.apiBaseUrl, call.rawPathAndQuery);
+  const token = await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S);
+  const seen = await connectionStore(ctx).get(app.id, call.userId);
+  const first = await send(ctx, call, target, token);
+  if (first.status !== 401 || !seen) return first;
+  // RFC 6750 §3.1: 401 invalid_token. One forced refresh (skipped if someone already refreshed
+  // since we read the row), then one retry; a second 401 is the answer.
+  await first.body?.cancel();
+  const fresh = await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S, { forceUnlessVersionAfter: seen.version });
+  return send(ctx, call, target, fresh);
+}

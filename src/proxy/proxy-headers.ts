@@ -1,0 +1,35 @@
+// Which headers cross the proxy. RFC 9110 §7.6.1: hop-by-hop headers (and any the Connection
+// header names) belong to one connection and are never forwarded. The caller's Authorization
+// (our API key), Host and cookies never reach the provider; the provider's cookies never reach
+// the caller.
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const NEVER_FORWARDED = ["host", "authorization", "cookie", "content-length", "expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "origin", "referer"];
+const NEVER_RETURNED = ["set-cookie", "content-length", "content-encoding"];
+
+function connectionNamed(headers: Record<string, string | string[] | undefined>): string[] {
+  const c = headers.connection;
+  const text = Array.isArray(c) ? c.join(",") : (c ?? "");
+  return text.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+}
+
+export function requestHeadersForProvider(incoming: Record<string, string | string[] | undefined>, accessToken: string, tokenType: string): Headers {
+  const drop = new Set([...HOP_BY_HOP, ...NEVER_FORWARDED, ...connectionNamed(incoming)]);
+  const out = new Headers();
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || drop.has(name.toLowerCase())) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+  }
+  // RFC 6750 §2.1: the token as a Bearer credential (providers that say "bearer" get "Bearer").
+  out.set("authorization", `${tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType} ${accessToken}`);
+  return out;
+}
+
+export function responseHeadersForCaller(upstream: Headers): Record<string, string | string[]> {
+  const named = (upstream.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase());
+  const drop = new Set([...HOP_BY_HOP, ...NEVER_RETURNED, ...named]);
+  const out: Record<string, string | string[]> = {};
+  upstream.forEach((value, name) => {
+    if (!drop.has(name)) out[name] = value;
+  });
+  return out;
+}
