@@ -13,6 +13,11 @@ export interface RefreshSettings {
   leaseMs: number;
   /** How long a read waiting on another holder's lease polls the row between looks. */
   leasePollMs: number;
+  /**
+   * Longest a read waits on a refresh in flight before answering 503 (the refresh itself goes
+   * on, and stores its result for the next read).
+   */
+  readWaitMs: number;
   /** Total time a read spends retrying an unavailable provider before answering 503. */
   retryBudgetMs: number;
   /** First backoff step; doubles per attempt, with full jitter. */
@@ -37,6 +42,7 @@ export const defaultRefreshSettings: RefreshSettings = {
   keepAliveMs: 24 * 3600_000,
   leaseMs: 30_000,
   leasePollMs: 50,
+  readWaitMs: 10_000,
   retryBudgetMs: 8_000,
   backoffBaseMs: 250,
   cooldownMs: 5_000,

@@ -85,7 +85,20 @@ export async function getToken(ctx: Context, appId: string, userId: string, minV
     engine.inFlight.set(rec.id, flight);
   }
   // SPEC §4: when even a fresh token is shorter-lived than asked, the fresh one.
-  return flight;
+  return withinReadWait(flight, refreshSettings(ctx).readWaitMs);
+}
+
+/** A slow provider must not hold a read for ever: 503 after readWaitMs; the flight goes on. */
+async function withinReadWait(flight: Promise<Token>, ms: number): Promise<Token> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError("provider_unavailable", "the provider is slow to refresh this token; try again shortly", { retryAfter: 2 })), ms);
+  });
+  try {
+    return await Promise.race([flight, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function refreshUnderLease(ctx: Context, store: ConnectionStore, seen: ConnectionRecord): Promise<Token> {
