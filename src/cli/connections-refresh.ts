@@ -1,8 +1,7 @@
 // `connected-apps connections refresh APP USER`: force one refresh now, through the same path
 // reads and the refresher take (getToken), so it shows exactly what the service would see.
-import { connectionStore } from "../connections/connection-service.ts";
+import { getConnectionRecord } from "../connections/connection-service.ts";
 import { getToken } from "../connections/token.ts";
-import { AppError } from "../errors/problem.ts";
 import { parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { withContext } from "./with-context.ts";
@@ -15,8 +14,7 @@ export const connectionsRefreshCommand: Command = {
     const { positionals } = parseFlags(args, {}, 2);
     const [appId, userId] = positionals as [string, string];
     const token = await withContext(io, async (ctx) => {
-      const rec = await connectionStore(ctx).get(appId, userId);
-      if (!rec) throw new AppError("not_connected", `user "${userId}" has no connection to app "${appId}"`);
+      const rec = await getConnectionRecord(ctx, appId, userId);
       return getToken(ctx, appId, userId, 0, { forceUnlessVersionAfter: rec.version });
     });
     // The expiry alone on stdout, so scripts can read it; "none" when the provider stated no lifetime.

@@ -24,7 +24,11 @@ export interface Connection {
   updatedAt: string;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function notConnected(appId: string, userId: string): AppError {
+  return new AppError("not_connected", `user "${userId}" has no connection to app "${appId}"`);
+}
 
 export function toConnection(rec: ConnectionRecord): Connection {
   return {
@@ -110,7 +114,7 @@ export async function listConnections(ctx: Pick<Context, "db" | "keyring">, appI
 
 export async function getConnectionRecord(ctx: Pick<Context, "db" | "keyring">, appId: string, userId: string): Promise<ConnectionRecord> {
   const rec = await connectionStore(ctx).get(appId, userId);
-  if (!rec) throw new AppError("not_connected", `user "${userId}" has no connection to app "${appId}"`);
+  if (!rec) throw notConnected(appId, userId);
   return rec;
 }
 

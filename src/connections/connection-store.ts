@@ -109,6 +109,23 @@ function sealedColumns(keyring: Keyring, id: string, t: ConnectionTokens) {
   };
 }
 
+/** The columns every token write sets: new tokens make the connection active, its lease free. */
+function tokenColumns(keyring: Keyring, id: string, t: TokenWrite, now: number) {
+  return {
+    ...sealedColumns(keyring, id, t),
+    status: "active",
+    scopes: JSON.stringify(t.scopes),
+    token_type: t.tokenType,
+    expires_at: t.expiresAt,
+    last_error: null,
+    next_refresh_at: t.nextRefreshAt,
+    lease_owner: null,
+    lease_until: null,
+    refresh_failures: 0,
+    updated_at: now,
+  };
+}
+
 const changed = (res: { numUpdatedRows: bigint } | undefined) => Number(res?.numUpdatedRows ?? 0) === 1;
 
 export class ConnectionStore {
@@ -153,23 +170,13 @@ export class ConnectionStore {
         id: p.id,
         app_id: p.appId,
         user_id: p.userId,
-        status: "active",
-        scopes: JSON.stringify(p.tokens.scopes),
+        ...tokenColumns(this.keyring, p.id, p.tokens, p.now),
         account_sub: p.account.sub,
         account_email: p.account.email,
         account_name: p.account.name,
-        ...sealedColumns(this.keyring, p.id, p.tokens),
-        token_type: p.tokens.tokenType,
-        expires_at: p.tokens.expiresAt,
         last_refreshed_at: null,
-        last_error: null,
         version: 1,
-        next_refresh_at: p.tokens.nextRefreshAt,
-        lease_owner: null,
-        lease_until: null,
-        refresh_failures: 0,
         created_at: p.now,
-        updated_at: p.now,
       })
       .onConflict((oc) => oc.columns(["app_id", "user_id"]).doNothing())
       .executeTakeFirst();
@@ -184,21 +191,11 @@ export class ConnectionStore {
     const res = await this.db
       .updateTable("connections")
       .set((eb) => ({
-        status: "active",
-        scopes: JSON.stringify(p.tokens.scopes),
+        ...tokenColumns(this.keyring, id, p.tokens, p.now),
         account_sub: p.account.sub,
         account_email: p.account.email,
         account_name: p.account.name,
-        ...sealedColumns(this.keyring, id, p.tokens),
-        token_type: p.tokens.tokenType,
-        expires_at: p.tokens.expiresAt,
-        last_error: null,
         version: eb("version", "+", 1),
-        next_refresh_at: p.tokens.nextRefreshAt,
-        lease_owner: null,
-        lease_until: null,
-        refresh_failures: 0,
-        updated_at: p.now,
       }))
       .where("id", "=", id)
       .executeTakeFirst();
@@ -242,21 +239,7 @@ export class ConnectionStore {
   ): Promise<boolean> {
     const res = await this.db
       .updateTable("connections")
-      .set({
-        ...sealedColumns(this.keyring, id, p.tokens),
-        scopes: JSON.stringify(p.tokens.scopes),
-        token_type: p.tokens.tokenType,
-        expires_at: p.tokens.expiresAt,
-        last_refreshed_at: p.now,
-        last_error: null,
-        status: "active",
-        version: expect.version + 1,
-        next_refresh_at: p.tokens.nextRefreshAt,
-        lease_owner: null,
-        lease_until: null,
-        refresh_failures: 0,
-        updated_at: p.now,
-      })
+      .set({ ...tokenColumns(this.keyring, id, p.tokens, p.now), last_refreshed_at: p.now, version: expect.version + 1 })
       .where("id", "=", id)
       .where("version", "=", expect.version)
       .where("lease_owner", "=", expect.leaseOwner)

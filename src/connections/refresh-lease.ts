@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/problem.ts";
+import { notConnected } from "./connection-service.ts";
 import type { ConnectionRecord, ConnectionStore } from "./connection-store.ts";
 import type { RefreshSettings } from "./refresh-policy.ts";
 
@@ -71,7 +72,7 @@ export async function acquireRefreshLease(
     // Poll gently: a held lease means a provider call in flight, which takes tens to hundreds of ms.
     wait = Math.min(wait * 2, 500);
     const current = await store.getById(seen.id);
-    if (!current) throw new AppError("not_connected", `user "${seen.userId}" has no connection to app "${seen.appId}"`);
+    if (!current) throw notConnected(seen.appId, seen.userId);
     if (current.version !== seen.version || current.status !== seen.status) return { kind: "changed", record: current };
     if (ctx.clock.now() > giveUpAt) {
       throw new AppError("provider_unavailable", "another instance has been refreshing this connection for too long", { retryAfter: 5 });

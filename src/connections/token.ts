@@ -15,7 +15,7 @@ import { AppError } from "../errors/problem.ts";
 import { recordEvent } from "../events/record-event.ts";
 import { revokeToken } from "../oauth/grants.ts";
 import type { ProviderFailure } from "../oauth/provider-failure.ts";
-import { connectionStore, tokenWriteFrom } from "./connection-service.ts";
+import { connectionStore, iso, notConnected, tokenWriteFrom } from "./connection-service.ts";
 import { ConnectionStore, openTokens, type ConnectionRecord, type TokenWrite } from "./connection-store.ts";
 import { acquireRefreshLease, type HeldLease } from "./refresh-lease.ts";
 import { backoffDelay, refreshSettings, validFor } from "./refresh-policy.ts";
@@ -50,13 +50,9 @@ function engineOf(ctx: Pick<Context, "instanceId">): Engine {
   return e;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function answerFrom(keyring: Context["keyring"], rec: ConnectionRecord): Token {
   return { accessToken: openTokens(keyring, rec).accessToken, tokenType: rec.tokenType, expiresAt: iso(rec.expiresAt), scopes: rec.scopes };
 }
-
-const notConnected = (appId: string, userId: string) => new AppError("not_connected", `user "${userId}" has no connection to app "${appId}"`);
 
 function needsReconnect(rec: Pick<ConnectionRecord, "lastError">): AppError {
   return new AppError("needs_reconnect", `the provider no longer accepts this connection's grant${rec.lastError ? `: ${rec.lastError}` : ""}; the user must connect again`);
@@ -78,7 +74,7 @@ export async function getToken(ctx: Context, appId: string, userId: string, minV
   if (coolUntil > now) {
     throw new AppError("provider_unavailable", "the provider failed a moment ago; not asking it again yet", { retryAfter: (coolUntil - now) / 1000 });
   }
-  ctx.metrics.tokenReadsWaited.labels(appId).inc();
+  if (!force) ctx.metrics.tokenReadsWaited.labels(appId).inc();
   let flight = engine.inFlight.get(rec.id);
   if (!flight) {
     flight = refreshUnderLease(ctx, store, rec).finally(() => engine.inFlight.delete(rec.id));
