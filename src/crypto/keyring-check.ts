@@ -11,6 +11,12 @@ const CANARY_KEY = "keyring_canary";
 const CANARY_TEXT = "connected-apps keyring canary";
 const binding = { table: "meta", id: CANARY_KEY, field: "value" } as const;
 
+/** True when this database already holds data sealed by some keyring. */
+export async function databaseHasSealedData(db: Kysely<Database>): Promise<boolean> {
+  const row = await db.selectFrom("meta").select("key").where("key", "=", CANARY_KEY).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function checkKeyringAgainstDatabase(db: Kysely<Database>, keyring: Keyring): Promise<void> {
   const row = await db.selectFrom("meta").select("value").where("key", "=", CANARY_KEY).executeTakeFirst();
   if (!row) {

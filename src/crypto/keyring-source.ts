@@ -16,12 +16,22 @@ export function keysFilePath(dataDir: string): string {
   return join(dataDir, "keys.json");
 }
 
-export function loadKeyring(opts: { keysFromEnv: string | undefined; dataDir: string }): LoadedKeyring {
+export function loadKeyring(opts: {
+  keysFromEnv: string | undefined;
+  dataDir: string;
+  /** False when the database already holds sealed data: a new keyring could never open it. */
+  mayGenerate?: boolean;
+}): LoadedKeyring {
   if (opts.keysFromEnv !== undefined) {
     return { keyring: parseKeyring(opts.keysFromEnv), source: "env", file: undefined, generated: false };
   }
   const file = keysFilePath(opts.dataDir);
   if (!existsSync(file)) {
+    if (opts.mayGenerate === false) {
+      throw new KeyringError(
+        `CONNECTED_APPS_KEYS: the keys file ${file} is missing and this database holds sealed secrets; restore the keys file (or set CONNECTED_APPS_KEYS) with the keys this database was created with`,
+      );
+    }
     const keyring = buildKeyring([generateKey()]);
     writeKeysFile(file, keyring.keys);
     return { keyring, source: "file", file, generated: true };

@@ -5,8 +5,8 @@ import type { Logger } from "pino";
 import { ensureBootstrapApiKey } from "../api-keys/api-key-service.ts";
 import type { Config } from "../config/config.ts";
 import { systemClock, type Clock, type Context, type OutboundFetch } from "../context.ts";
-import { checkKeyringAgainstDatabase } from "../crypto/keyring-check.ts";
-import { loadKeyring } from "../crypto/keyring-source.ts";
+import { checkKeyringAgainstDatabase, databaseHasSealedData } from "../crypto/keyring-check.ts";
+import { loadKeyring, type LoadedKeyring } from "../crypto/keyring-source.ts";
 import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { openDatabase } from "../store/database.ts";
@@ -26,21 +26,22 @@ export interface OpenContextOptions {
 }
 
 export async function openContext(config: Config, opts: OpenContextOptions): Promise<OpenedContext> {
-  const loaded = loadKeyring({ keysFromEnv: config.keysFromEnv, dataDir: config.dataDir });
+  const metrics = createMetrics({ defaults: opts.metricsDefaults ?? true });
+  const store = openDatabase(config.databaseUrl, { onQuery: (ms) => metrics.dbQueries.observe(ms / 1000) });
+  let loaded: LoadedKeyring;
+  try {
+    if (opts.migrate !== false) await migrateToLatest(store.db as never);
+    loaded = loadKeyring({ keysFromEnv: config.keysFromEnv, dataDir: config.dataDir, mayGenerate: !(await databaseHasSealedData(store.db)) });
+    await checkKeyringAgainstDatabase(store.db, loaded.keyring);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   if (loaded.generated) {
     opts.log.warn(
       { file: loaded.file },
       "generated a new encryption keyring in the keys file; back it up, and set CONNECTED_APPS_KEYS for more than one instance",
     );
-  }
-  const metrics = createMetrics({ defaults: opts.metricsDefaults ?? true });
-  const store = openDatabase(config.databaseUrl, { onQuery: (ms) => metrics.dbQueries.observe(ms / 1000) });
-  try {
-    if (opts.migrate !== false) await migrateToLatest(store.db as never);
-    await checkKeyringAgainstDatabase(store.db, loaded.keyring);
-  } catch (err) {
-    await store.close();
-    throw err;
   }
   if (config.allowPrivateUrls) {
     opts.log.warn("CONNECTED_APPS_ALLOW_PRIVATE_URLS is on: the SSRF guard lets provider URLs reach loopback and private addresses");
