@@ -204,6 +204,9 @@ describe("connected-apps configuration errors", () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toBe("");
     expect(res.stderr).toContain("CONNECTED_APPS_KEYS");
+    expect(res.stderr).toContain("missing");
     expect(res.stderr).not.toMatch(STACK_LINE);
+    // No useless new keyring is left behind for data it could never open.
+    expect(existsSync(join(env.CONNECTED_APPS_DATA_DIR, "keys.json"))).toBe(false);
   });
 });
