@@ -1,0 +1,84 @@
+// Stampede: 1,000 concurrent token reads over HTTP on one expired connection. Counts the
+// refresh calls that reach the provider (must be 1) and compares the wall time of all reads
+// with one bare refresh call to the same loopback token endpoint, on SQLite and PostgreSQL.
+import { saveConnection } from "../src/connections/connection-service.ts";
+import { FakeTokenEndpoint } from "../test/connections/fake-token-endpoint.ts";
+import { benchService } from "./bench-service.ts";
+
+const READS = 1_000;
+const ROUNDS = 3;
+
+async function bareRefresh(fake: FakeTokenEndpoint): Promise<number> {
+  const { refreshToken } = fake.issue();
+  const started = performance.now();
+  const res = await fetch(fake.tokenEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: fake.clientId, client_secret: fake.clientSecret }),
+  });
+  await res.json();
+  return performance.now() - started;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(): Promise<void> {
+  const fake = await FakeTokenEndpoint.start();
+  try {
+    for (const dialect of ["sqlite", "postgres"] as const) {
+      const svc = await benchService(dialect);
+      try {
+        const created = await fetch(`${svc.url}/api/v1/apps`, {
+          method: "POST",
+          headers: svc.headers,
+          body: JSON.stringify({
+            id: "stampede",
+            name: "Stampede",
+            issuer: fake.url,
+            authorizationEndpoint: `${fake.url}/authorize`,
+            tokenEndpoint: fake.tokenEndpoint,
+            clientId: fake.clientId,
+            clientSecret: fake.clientSecret,
+            tokenEndpointAuthMethod: "client_secret_post",
+          }),
+        });
+        if (created.status !== 201) throw new Error(`creating the app answered ${created.status}`);
+        const rows = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const bare = median(await Promise.all([0, 1, 2, 3, 4].map(() => bareRefresh(fake))));
+          const grant = fake.issue();
+          const userId = `stampede-${round}`;
+          await saveConnection(svc.ctx, {
+            appId: "stampede",
+            userId,
+            tokens: { accessToken: grant.accessToken, refreshToken: grant.refreshToken, tokenType: "Bearer", idToken: null, expiresIn: -1, scopes: null },
+            account: { sub: null, email: null, name: null },
+            requestedScopes: [],
+          });
+          const callsBefore = fake.refreshCalls;
+          const started = performance.now();
+          const answers = await Promise.all(
+            Array.from({ length: READS }, () => fetch(`${svc.url}/api/v1/apps/stampede/connections/${userId}/token`, { headers: svc.headers }).then(async (r) => ({ status: r.status, token: ((await r.json()) as { accessToken?: string }).accessToken }))),
+          );
+          const wall = performance.now() - started;
+          const ok = answers.filter((a) => a.status === 200 && a.token && fake.accepts(a.token)).length;
+          rows.push({
+            dialect,
+            round,
+            reads: READS,
+            validTokens: ok,
+            refreshCallsAtProvider: fake.refreshCalls - callsBefore,
+            wallMs: Math.round(wall),
+            bareRefreshMs: Number(bare.toFixed(2)),
+            wallOverBare: Number((wall / bare).toFixed(1)),
+          });
+        }
+        console.table(rows);
+      } finally {
+        await svc.close();
+      }
+    }
+  } finally {
+    await fake.close();
+  }
+}
