@@ -174,6 +174,20 @@ describe.each(dialects)("getToken on %s", (dialect) => {
     expect((await row(u))!).toMatchObject({ status: "active", lastError: null, refreshFailures: 0 });
   });
 
+  it("another instance sees the failure on the row and cools down too, without calling the provider", async () => {
+    const other = await startTestService(dialect, { clock, database: svc.database, env: { CONNECTED_APPS_KEYS: svc.config.keysFromEnv! } });
+    try {
+      const u = await connect(0);
+      grants.refreshGrant.mockRejectedValue(new ProviderFailure("unavailable", "connect ETIMEDOUT"));
+      await expect(getToken(svc.ctx, "acme", u, 60)).rejects.toMatchObject({ code: "provider_unavailable" });
+      const calls = grants.refreshGrant.mock.calls.length;
+      await expect(getToken(other.ctx, "acme", u, 60)).rejects.toMatchObject({ code: "provider_unavailable", detail: expect.stringContaining("ETIMEDOUT") });
+      expect(grants.refreshGrant).toHaveBeenCalledTimes(calls);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("answers 502 provider_error for an unusable answer and keeps the connection active", async () => {
     const u = await connect(0);
     grants.refreshGrant.mockRejectedValue(new ProviderFailure("bad_answer", "the answer had no access_token"));

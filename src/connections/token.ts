@@ -70,11 +70,16 @@ export async function getToken(ctx: Context, appId: string, userId: string, minV
   if (!force && validFor(rec.expiresAt, now, minValidity * 1000)) return answerFrom(ctx.keyring, rec);
 
   const engine = engineOf(ctx);
-  const coolUntil = engine.coolingDown.get(rec.id) ?? 0;
-  if (coolUntil > now) {
-    throw new AppError("provider_unavailable", "the provider failed a moment ago; not asking it again yet", { retryAfter: (coolUntil - now) / 1000 });
+  if (!force) {
+    // Cooling down after a failed refresh: this instance remembers the provider's Retry-After;
+    // other instances see the failure on the row (refresh_failures, updated_at).
+    const s = refreshSettings(ctx);
+    const coolUntil = Math.max(engine.coolingDown.get(rec.id) ?? 0, rec.refreshFailures > 0 ? rec.updatedAt + s.cooldownMs : 0);
+    if (coolUntil > now) {
+      throw new AppError("provider_unavailable", `the provider failed a moment ago (${rec.lastError ?? "unavailable"}); not asking it again yet`, { retryAfter: (coolUntil - now) / 1000 });
+    }
+    ctx.metrics.tokenReadsWaited.labels(appId).inc();
   }
-  if (!force) ctx.metrics.tokenReadsWaited.labels(appId).inc();
   let flight = engine.inFlight.get(rec.id);
   if (!flight) {
     flight = refreshUnderLease(ctx, store, rec).finally(() => engine.inFlight.delete(rec.id));
