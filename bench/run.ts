@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   seal: () => import("./seal.ts"),
   startup: () => import("./startup.ts"),
   "apps-read": () => import("./apps-read.ts"),
+  proxy: () => import("./proxy.ts"),
   "token-stampede": () => import("./token-stampede.ts"),
 };
 
