@@ -33,8 +33,10 @@ export function proxyRoutes(ctx: Context): FastifyPluginAsync {
     const handler = async (req: FastifyRequest, reply: import("fastify").FastifyReply) => {
       const { appId, userId, rest } = splitRawUrl(req.raw.url ?? "");
       const abort = new AbortController();
-      req.raw.once("close", () => {
-        if (!reply.sent) abort.abort();
+      // The response's "close" before it finished means the caller went away. (The request's
+      // own "close" fires as soon as its body has been read, so it cannot tell.)
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) abort.abort();
       });
       const upstream = await forwardProxyCall(ctx, {
         appId,
