@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   "apps-read": () => import("./apps-read.ts"),
   proxy: () => import("./proxy.ts"),
   "token-stampede": () => import("./token-stampede.ts"),
+  "refresher-throughput": () => import("./refresher-throughput.ts"),
 };
 
 const wanted = process.argv.slice(2);
