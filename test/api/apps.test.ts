@@ -1,4 +1,5 @@
 // The apps registry through app.inject() on both databases (SPEC §4).
+import { existsSync, readFileSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "../support/databases.ts";
@@ -149,6 +150,15 @@ describe.each(dialects)("apps API on %s", (dialect) => {
     expect(svc.logs.text().length).toBeGreaterThan(0);
     expect(svc.logs.text()).not.toContain(SECRET);
   });
+
+  if (dialect === "sqlite") {
+    it("keeps the secret out of the database file and its WAL", async () => {
+      const path = svc.database.url.slice("sqlite:".length);
+      const bytes = Buffer.concat([readFileSync(path), existsSync(`${path}-wal`) ? readFileSync(`${path}-wal`) : Buffer.alloc(0)]);
+      expect(bytes.includes(Buffer.from("acme-login"))).toBe(true);
+      expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
+    });
+  }
 
   if (dialect === "postgres") {
     it("keeps the secret out of a pg_dump-equivalent read of every table", async () => {
