@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   proxy: () => import("./proxy.ts"),
   "token-stampede": () => import("./token-stampede.ts"),
   "refresher-throughput": () => import("./refresher-throughput.ts"),
+  "connections-memory": () => import("./connections-memory.ts"),
 };
 
 const wanted = process.argv.slice(2);
