@@ -2,48 +2,21 @@
 // measured after the same work (a refresher look, 1,000 token reads of random users), to show
 // that nothing holds connections in memory. SQLite and PostgreSQL.
 import { randomBytes } from "node:crypto";
-import { newConnectionId } from "../src/connections/connection-store.ts";
 import { startRefresher } from "../src/connections/refresher.ts";
-import { seal } from "../src/crypto/seal.ts";
 import { benchService, type BenchService } from "./bench-service.ts";
+import { seedConnections } from "./seed-connections.ts";
 
 const CONNECTIONS = Number(process.env.CA_BENCH_MEMORY_CONNECTIONS ?? 100_000);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 async function seed(svc: BenchService, count: number) {
   const now = Date.now();
-  for (let start = 0; start < count; start += 500) {
-    const rows = [];
-    for (let i = start; i < Math.min(count, start + 500); i++) {
-      const id = newConnectionId();
-      const bind = (field: string) => ({ table: "connections", id, field });
-      rows.push({
-        id,
-        app_id: "mem",
-        user_id: `u${i}`,
-        status: "active",
-        scopes: '["read"]',
-        account_sub: `sub-${i}`,
-        account_email: null,
-        account_name: null,
-        access_token: seal(svc.ctx.keyring, `at-${randomBytes(16).toString("hex")}`, bind("access_token")),
-        refresh_token: seal(svc.ctx.keyring, `rt-${randomBytes(16).toString("hex")}`, bind("refresh_token")),
-        id_token: null,
-        token_type: "Bearer",
-        expires_at: now + 3600_000,
-        last_refreshed_at: null,
-        last_error: null,
-        version: 1,
-        next_refresh_at: now + 3000_000,
-        lease_owner: null,
-        lease_until: null,
-        refresh_failures: 0,
-        created_at: now,
-        updated_at: now,
-      });
-    }
-    await svc.ctx.db.insertInto("connections").values(rows).execute();
-  }
+  await seedConnections(svc.ctx, "mem", count, () => ({
+    accessToken: `at-${randomBytes(16).toString("hex")}`,
+    refreshToken: `rt-${randomBytes(16).toString("hex")}`,
+    expiresAt: now + 3600_000,
+    nextRefreshAt: now + 3000_000,
+  }));
 }
 
 async function workAndMeasure(svc: BenchService, users: number): Promise<number> {

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   "token-stampede": () => import("./token-stampede.ts"),
   "refresher-throughput": () => import("./refresher-throughput.ts"),
   "connections-memory": () => import("./connections-memory.ts"),
+  "token-read-latency": () => import("./token-read-latency.ts"),
 };
 
 const wanted = process.argv.slice(2);
