@@ -64,7 +64,7 @@ export async function getToken(ctx: Context, appId: string, userId: string, minV
   const rec = await store.get(appId, userId);
   if (!rec) throw notConnected(appId, userId);
   const force = opts.forceUnlessVersionAfter !== undefined;
-  if (force && rec.version > opts.forceUnlessVersionAfter!) return answerFrom(ctx.keyring, rec);
+  if (force && rec.version > opts.forceUnlessVersionAfter!) return resultOfOthers(ctx, rec);
   if (rec.status === "needs_reconnect" && !force) throw needsReconnect(rec);
   const now = ctx.clock.now();
   if (!force && validFor(rec.expiresAt, now, minValidity * 1000)) return answerFrom(ctx.keyring, rec);
