@@ -11,6 +11,8 @@ import { ApiKeyVerifier } from "../api-keys/api-key-service.ts";
 import { appRoutes } from "../apps/app-routes.ts";
 import { templateRoutes } from "../apps/template-routes.ts";
 import { connectionRoutes } from "../connections/connection-routes.ts";
+import { connectRoutes } from "../connect/connect-routes.ts";
+import { connectSessionRoutes } from "../connect/connect-session-routes.ts";
 import type { Context } from "../context.ts";
 import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
@@ -21,12 +23,12 @@ import { proxyRoutes } from "../proxy/proxy-routes.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPluginAsync> {
-  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx)];
+  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx), connectSessionRoutes(ctx)];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */
-function browserRoutePlugins(_ctx: Context): FastifyPluginAsync[] {
-  return [];
+function browserRoutePlugins(ctx: Context): FastifyPluginAsync[] {
+  return [connectRoutes(ctx)];
 }
 
 export async function buildServer(ctx: Context): Promise<FastifyInstance> {
