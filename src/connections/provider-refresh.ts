@@ -4,6 +4,7 @@
 import { decodeJwt } from "jose";
 import type { App } from "../apps/app-store.ts";
 import type { Context } from "../context.ts";
+import { AppError } from "../errors/problem.ts";
 import { refreshGrant } from "../oauth/grants.ts";
 import { ProviderFailure } from "../oauth/provider-failure.ts";
 import type { TokenSet } from "../oauth/token-set.ts";
@@ -38,9 +39,16 @@ export async function refreshWithRetry(
   }
 }
 
-/** Anything refreshGrant throws that is not a ProviderFailure is a bug or a network fault: unavailable. */
+/**
+ * The grant helpers throw ProviderFailure, or an AppError when the app lacks what the step
+ * needs (no token endpoint): that is not the provider's fault nor transient, so not retried.
+ * Anything else is a network fault: unavailable.
+ */
 export function asProviderFailure(err: unknown): ProviderFailure {
   if (err instanceof ProviderFailure) return err;
+  if (err instanceof AppError) {
+    return new ProviderFailure(err.code === "provider_unavailable" ? "unavailable" : "bad_answer", err.detail, { cause: err, ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }) });
+  }
   return new ProviderFailure("unavailable", `the refresh failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
