@@ -1,0 +1,70 @@
+// The oauth4webapi view of an app: its authorization server (from the app's stored fields, no
+// discovery at request time), its client, how it authenticates at the token endpoint, and the
+// options every request carries.
+import * as oauth from "oauth4webapi";
+import type { App } from "../apps/app-store.ts";
+import { openClientSecret } from "../apps/app-service.ts";
+import { AppError } from "../errors/problem.ts";
+import type { OAuthContext } from "./grants.ts";
+
+// oauth4webapi requires an issuer string. A plain OAuth 2 provider (GitHub, Slack) has none;
+// this stands in for it and matches no `iss` a provider could send, so an ID token or an RFC
+// 9207 `iss` from such an app fails its issuer check instead of passing unchecked.
+const NO_ISSUER = "urn:connected-apps:app-without-issuer";
+
+export function authorizationServerFor(app: App): oauth.AuthorizationServer {
+  const as: oauth.AuthorizationServer = {
+    issuer: app.issuer ?? NO_ISSUER,
+    // RFC 9207 §3: only meaningful when we know the issuer to compare with.
+    authorization_response_iss_parameter_supported: app.issuer !== null && app.issParameterSupported,
+  };
+  const endpoints = {
+    authorization_endpoint: app.authorizationEndpoint,
+    token_endpoint: app.tokenEndpoint,
+    revocation_endpoint: app.revocationEndpoint,
+    userinfo_endpoint: app.userinfoEndpoint,
+    introspection_endpoint: app.introspectionEndpoint,
+    jwks_uri: app.jwksUri,
+  };
+  for (const [name, url] of Object.entries(endpoints)) if (url) Object.assign(as, { [name]: url });
+  return as;
+}
+
+export function requireClientId(app: App): string {
+  if (!app.clientId) throw new AppError("invalid_request", `the app "${app.id}" has no client ID`);
+  return app.clientId;
+}
+
+export function requireTokenEndpoint(app: App): string {
+  if (!app.tokenEndpoint) throw new AppError("invalid_request", `the app "${app.id}" has no token endpoint`);
+  return app.tokenEndpoint;
+}
+
+/**
+ * The client as oauth4webapi sees it. clockSkew makes its JWT time checks (ID token exp/iat)
+ * use ctx.clock rather than the machine's clock, so the rules hold under a fixed test clock.
+ */
+export function oauthClientFor(ctx: Pick<OAuthContext, "clock">, app: App): oauth.Client {
+  return {
+    client_id: requireClientId(app),
+    [oauth.clockSkew]: Math.round((ctx.clock.now() - Date.now()) / 1000),
+  };
+}
+
+/** RFC 6749 §2.3.1 / OIDC Core §9: the app's tokenEndpointAuthMethod, with its secret opened only here. */
+export function clientAuthFor(ctx: Pick<OAuthContext, "keyring">, app: App): oauth.ClientAuth {
+  if (app.tokenEndpointAuthMethod === "none") return oauth.None();
+  const secret = openClientSecret(ctx, app);
+  if (!secret) {
+    throw new AppError("invalid_request", `the app "${app.id}" uses ${app.tokenEndpointAuthMethod} but has no client secret`);
+  }
+  return app.tokenEndpointAuthMethod === "client_secret_post" ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
+}
+
+/**
+ * Plain http endpoints are refused by oauth4webapi (RFC 6749 §3.1 requires TLS) unless the
+ * deployment allows private URLs, the setting that exists for local providers and tests.
+ */
+export function insecureRequestsOption(ctx: Pick<OAuthContext, "config">): { [oauth.allowInsecureRequests]?: true } {
+  return ctx.config.allowPrivateUrls ? { [oauth.allowInsecureRequests]: true } : {};
+}
