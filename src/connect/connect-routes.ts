@@ -64,7 +64,7 @@ export function connectRoutes(ctx: Context): FastifyPluginAsync {
       const returnTo = flow.transaction?.returnTo ?? null;
       if (stopped) {
         const failure = asFlowFailure(stopped.error, `callback check ${stopped.failedCheck}`);
-        ctx.log.info({ appId: flow.app.id, check: stopped.failedCheck, code: failure.code, reason: failure.internal ?? failure.summary }, "connect flow failed");
+        ctx.log.info({ appId: flow.app.id, check: stopped.failedCheck, error: failure.code, reason: failure.internal ?? failure.summary }, "connect flow failed");
         return returnTo ? reply.redirect(withResult(returnTo, "error", failure.code), 302) : sendFailure(reply, failure);
       }
       ctx.log.info({ appId: flow.app.id, userId: flow.transaction?.userId }, "connect flow finished");

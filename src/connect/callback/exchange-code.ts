@@ -1,12 +1,15 @@
 // Rule: RFC 6749 §4.1.3 + RFC 7636 §4.5: the code is redeemed once, at the app's token endpoint,
 // with its tokenEndpointAuthMethod, the redirect URI of the request and the stored PKCE verifier.
 // Runs only after the state was consumed, so a code is never exchanged twice by us.
+import * as oauth from "oauth4webapi";
 import { redirectUriFor } from "../../apps/app-service.ts";
+import { AppError } from "../../errors/problem.ts";
 import { exchangeCode as exchangeAuthorizationCode } from "../../oauth/grants.ts";
 import { ProviderFailure } from "../../oauth/provider-failure.ts";
 import { FlowFailure } from "../flow-failure.ts";
 import { established, type CallbackCheck } from "./callback-flow.ts";
 import { adviceFor } from "./check-provider-error.ts";
+import { idTokenRejected } from "./validate-id-token.ts";
 
 export const exchangeCode: CallbackCheck = async (ctx, flow) => {
   const transaction = established(flow.consumed && flow.transaction, "consumed transaction");
@@ -24,7 +27,11 @@ export const exchangeCode: CallbackCheck = async (ctx, flow) => {
       iss: flow.query.get("iss") ?? null,
     });
   } catch (err) {
+    if (err instanceof AppError) {
+      throw new FlowFailure("provider_error", 502, "We could not ask the provider for your tokens.", adviceFor("", err.detail, redirectUri), err.detail);
+    }
     if (!(err instanceof ProviderFailure)) throw err;
+    if (isIdTokenClaimFailure(err)) throw idTokenRejected(err.message);
     if (err.kind === "unavailable") {
       throw new FlowFailure("provider_unavailable", 503, "The provider did not answer when we asked for your tokens.", "Nothing was connected. Try again in a few minutes.", err.message);
     }
@@ -32,3 +39,13 @@ export const exchangeCode: CallbackCheck = async (ctx, flow) => {
     throw new FlowFailure("provider_error", 502, said, adviceFor(err.oauthError ?? "", err.message, redirectUri), err.message);
   }
 };
+
+/**
+ * oauth4webapi checks the claims of an ID token in the token answer (nonce, aud, azp, exp...)
+ * while processing the exchange; in a code exchange answer the ID token is the only JWT, so a
+ * claim or timestamp failure there is the ID token's, reported as validateIdToken would.
+ */
+function isIdTokenClaimFailure(err: ProviderFailure): boolean {
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return err.cause instanceof oauth.OperationProcessingError && (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK);
+}

@@ -13,12 +13,16 @@ export const validateIdToken: CallbackCheck = async (ctx, flow) => {
   try {
     flow.idTokenClaims = await validateIdTokenAt(ctx, flow.app, tokens.idToken, { nonce: transaction.nonce });
   } catch (err) {
-    throw new FlowFailure(
-      "invalid_id_token",
-      502,
-      "The provider's ID token did not pass validation, so we cannot trust who you signed in as.",
-      "Nothing was connected. Start connecting again; if it keeps failing, an administrator should check the app's issuer and client id.",
-      (err as Error).message,
-    );
+    throw idTokenRejected((err as Error).message);
   }
 };
+
+export function idTokenRejected(internal: string): FlowFailure {
+  return new FlowFailure(
+    "invalid_id_token",
+    502,
+    "The provider's ID token did not pass validation, so we cannot trust who you signed in as.",
+    "Nothing was connected. Start connecting again; if it keeps failing, an administrator should check the app's issuer and client id.",
+    internal,
+  );
+}
