@@ -213,6 +213,42 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
     });
   });
 
+  describe("connect sessions", () => {
+    const sessionCount = async () => (await svc.ctx.db.selectFrom("connect_sessions").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+
+    it("mints a single-use link on this service for a host app's user", async () => {
+      const before = Date.now();
+      const session = await ca.connectSessions.create({ appId: "acme-mail", userId: ODD_USER, returnTo: "https://host.example/settings" });
+      const url = new URL(session.url);
+      expect(`${url.origin}${url.pathname}`).toBe(`${svc.config.publicUrl}/connect/acme-mail`);
+      expect(url.searchParams.get("session")).toBeTruthy();
+      // SPEC §4: 30 minutes.
+      expect(Date.parse(session.expiresAt) - before).toBeGreaterThan(29 * 60_000);
+      expect(Date.parse(session.expiresAt) - before).toBeLessThanOrEqual(30 * 60_000 + 5_000);
+    });
+
+    it("maps an unknown app to 404 not_found and stores nothing", async () => {
+      const before = await sessionCount();
+      const err = await rejection(ca.connectSessions.create({ appId: "no-such-app", userId: "u1" }));
+      expect(err).toMatchObject({ code: "not_found", status: 404 });
+      expect(await sessionCount()).toBe(before);
+    });
+
+    it("maps a returnTo that is not http(s) to 400 invalid_request and stores nothing", async () => {
+      const before = await sessionCount();
+      const err = await rejection(ca.connectSessions.create({ appId: "acme-mail", userId: "u1", returnTo: "javascript:alert(1)" }));
+      expect(err).toMatchObject({ code: "invalid_request", status: 400 });
+      expect(err.detail).toContain("returnTo");
+      expect(await sessionCount()).toBe(before);
+    });
+
+    it("maps a userId over 200 characters to 400 invalid_request and stores nothing", async () => {
+      const before = await sessionCount();
+      expect(await rejection(ca.connectSessions.create({ appId: "acme-mail", userId: "u".repeat(201) }))).toMatchObject({ code: "invalid_request", status: 400 });
+      expect(await sessionCount()).toBe(before);
+    });
+  });
+
   describe("the service unreachable", () => {
     it("throws ConnectedAppsNetworkError, not a ConnectedAppsError", async () => {
       // A port that was just free on loopback: nothing listens there.

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import type { appResource, createAppBody, patchAppBody } from "../../src/apps/app-schema.ts";
 import type { TemplateSummary } from "../../src/apps/templates/index.ts";
 import type { connectionResource, listConnectionsQuery, tokenQuery, tokenResource } from "../../src/connections/connection-schema.ts";
+import type { connectSessionResource, createConnectSessionBody } from "../../src/connect/connect-session-schema.ts";
 import type { providerMetadata } from "../../src/discovery/provider-metadata.ts";
 import type { ErrorCode as ServerErrorCode } from "../../src/errors/catalog.ts";
 import type { Problem as ServerProblem } from "../../src/errors/problem.ts";
@@ -20,12 +21,14 @@ expectTypeOf<sdk.App>().toEqualTypeOf<z.output<typeof appResource>>();
 expectTypeOf<sdk.Connection>().toEqualTypeOf<z.output<typeof connectionResource>>();
 expectTypeOf<sdk.Token>().toEqualTypeOf<z.output<typeof tokenResource>>();
 expectTypeOf<sdk.ProviderMetadata>().toEqualTypeOf<z.output<typeof providerMetadata>>();
+expectTypeOf<sdk.ConnectSession>().toEqualTypeOf<z.output<typeof connectSessionResource>>();
 expectTypeOf<sdk.Template>().toEqualTypeOf<TemplateSummary>();
 expectTypeOf<sdk.ErrorCode>().toEqualTypeOf<ServerErrorCode>();
 expectTypeOf<sdk.Problem>().toEqualTypeOf<ServerProblem>();
 
 // Requests: what the SDK lets a caller send equals what the route's schema accepts.
 expectTypeOf<sdk.CreateAppInput>().toEqualTypeOf<z.input<typeof createAppBody>>();
+expectTypeOf<sdk.CreateConnectSessionInput>().toEqualTypeOf<z.input<typeof createConnectSessionBody>>();
 expectTypeOf<sdk.UpdateAppInput>().toEqualTypeOf<z.input<typeof patchAppBody>>();
 expectTypeOf<{ status?: sdk.ConnectionStatus | undefined }>().toEqualTypeOf<z.input<typeof listConnectionsQuery>>();
 expectTypeOf<Parameters<ConnectedApps["connections"]["token"]>[2]>().toEqualTypeOf<Partial<{ minValidity: z.output<typeof tokenQuery>["minValidity"] }> | undefined>();
