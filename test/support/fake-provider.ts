@@ -92,8 +92,13 @@ export function oauthTestContext(opts: { clock?: Clock; providerTimeoutMs?: numb
 
 /** An app as the store would hand it over; the client secret sealed with ctx's keyring. */
 export function testApp(ctx: Pick<OAuthContext, "keyring">, fields: Partial<App> & { clientSecret?: string | null } = {}): App {
-  const { clientSecret = null, ...rest } = fields;
+  const { clientSecret, ...rest } = fields;
   const id = rest.id ?? "test-app";
+  // A clientSecret given in clear wins over a sealed one copied from another app.
+  const secretFields =
+    clientSecret === undefined
+      ? {}
+      : { clientSecretSealed: clientSecret === null ? null : seal(ctx.keyring, clientSecret, clientSecretBinding(id)) };
   return {
     id,
     name: "Test app",
@@ -107,10 +112,10 @@ export function testApp(ctx: Pick<OAuthContext, "keyring">, fields: Partial<App>
     introspectionEndpoint: null,
     jwksUri: null,
     clientId: "client-1",
-    clientSecretSealed: clientSecret === null ? null : seal(ctx.keyring, clientSecret, clientSecretBinding(id)),
+    clientSecretSealed: null,
     scopes: [],
     extraParams: {},
-    tokenEndpointAuthMethod: clientSecret === null ? "none" : "client_secret_basic",
+    tokenEndpointAuthMethod: clientSecret ? "client_secret_basic" : "none",
     pkce: "auto",
     apiBaseUrl: null,
     scopeSeparator: " ",
@@ -123,5 +128,6 @@ export function testApp(ctx: Pick<OAuthContext, "keyring">, fields: Partial<App>
     createdAt: 0,
     updatedAt: 0,
     ...rest,
+    ...secretFields,
   };
 }
