@@ -10,7 +10,7 @@ import { benchService } from "./bench-service.ts";
 import { seedConnections } from "./seed-connections.ts";
 
 const USERS = Number(process.env.CA_BENCH_USERS ?? 10_000);
-const SECONDS = Number(process.env.CA_BENCH_SECONDS ?? 20);
+const SECONDS = Number(process.env.CA_BENCH_SECONDS ?? 60);
 
 async function measure(fake: FakeTokenEndpoint, dialect: "sqlite" | "postgres", refreshing: boolean) {
   const svc = await benchService(dialect);
@@ -30,13 +30,13 @@ async function measure(fake: FakeTokenEndpoint, dialect: "sqlite" | "postgres", 
       }),
     });
     if (created.status !== 201) throw new Error(`creating the app answered ${created.status}`);
-    setRefreshSettings(svc.ctx, { marginMs: 3_000, jitterMs: 1_000, refresherIntervalMs: 250, perAppConcurrency: 8 });
+    setRefreshSettings(svc.ctx, { marginMs: 10_000, jitterMs: 2_000, refresherIntervalMs: 250, perAppConcurrency: 8 });
     const s = refreshSettings(svc.ctx);
     const now = Date.now();
     await seedConnections(svc.ctx, "bench", USERS, (i) => {
       const g = fake.issue();
-      // Refreshing: expiries spread from 6 s to the end of the run; otherwise an hour away.
-      const expiresAt = refreshing ? now + 6_000 + Math.floor((i / USERS) * (SECONDS - 6) * 1000) : now + 3600_000;
+      // Refreshing: expiries spread from 12 s to the end of the run; otherwise an hour away.
+      const expiresAt = refreshing ? now + 12_000 + Math.floor((i / USERS) * (SECONDS - 12) * 1000) : now + 3600_000;
       return { accessToken: g.accessToken, refreshToken: g.refreshToken, expiresAt, nextRefreshAt: refreshing ? nextRefreshAt(s, { now, expiresAt, hasRefreshToken: true }) : null };
     });
     const refresher = refreshing ? startRefresher(svc.ctx) : undefined;

@@ -88,7 +88,7 @@ export async function saveConnection(
       tokenWriteFrom(ctx, p.tokens, { now, fallbackScopes: p.requestedScopes, previousRefreshToken });
     const id = newConnectionId();
     if (await store.insert({ id, appId: p.appId, userId: p.userId, account: p.account, tokens: fresh(null), now })) {
-      await recordEvent(trx, ctx.clock, { type: "connection.created", appId: p.appId, userId: p.userId });
+      await recordEvent(trx, ctx, { type: "connection.created", appId: p.appId, userId: p.userId });
       return { connection: toConnection((await store.getById(id))!), created: true };
     }
     const existing = await store.get(p.appId, p.userId);
@@ -98,7 +98,7 @@ export async function saveConnection(
     const previous = p.tokens.refreshToken === null ? openTokens(ctx.keyring, existing).refreshToken : null;
     await store.replaceAfterReconnect(existing.id, { account: p.account, tokens: fresh(previous), now });
     if (existing.status === "needs_reconnect") {
-      await recordEvent(trx, ctx.clock, { type: "connection.recovered", appId: p.appId, userId: p.userId, data: { by: "reconnect" } });
+      await recordEvent(trx, ctx, { type: "connection.recovered", appId: p.appId, userId: p.userId, data: { by: "reconnect" } });
     }
     return { connection: toConnection((await store.getById(existing.id))!), created: false };
   });
@@ -154,7 +154,7 @@ export async function revokeConnectionTokens(ctx: Context, app: App, rec: Connec
 export async function deleteConnectionRow(ctx: Context, rec: ConnectionRecord): Promise<void> {
   await ctx.db.transaction().execute(async (trx) => {
     if (await new ConnectionStore(trx, ctx.keyring).delete(rec.id)) {
-      await recordEvent(trx, ctx.clock, { type: "connection.deleted", appId: rec.appId, userId: rec.userId });
+      await recordEvent(trx, ctx, { type: "connection.deleted", appId: rec.appId, userId: rec.userId });
     }
   });
 }

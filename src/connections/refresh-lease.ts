@@ -19,6 +19,8 @@ import type { RefreshSettings } from "./refresh-policy.ts";
 
 export interface HeldLease {
   owner: string;
+  /** A write under the lease has cleared it in the row: stop the heartbeat, skip the release. */
+  clearedByWrite(): void;
   /** Stops the heartbeat and releases the lease if it is still ours. */
   release(): Promise<void>;
 }
@@ -57,13 +59,18 @@ export async function acquireRefreshLease(
   for (;;) {
     if (await store.takeLease(seen.id, owner, ctx.clock.now(), s.leaseMs)) {
       const stopHeartbeat = startHeartbeat(ctx, store, seen.id, owner, s);
+      let cleared = false;
       return {
         kind: "held",
         lease: {
           owner,
+          clearedByWrite: () => {
+            cleared = true;
+            stopHeartbeat();
+          },
           release: async () => {
             stopHeartbeat();
-            await store.releaseLease(seen.id, owner);
+            if (!cleared) await store.releaseLease(seen.id, owner);
           },
         },
       };

@@ -154,6 +154,7 @@ async function refreshHeld(ctx: Context, store: ConnectionStore, current: Connec
     }
     return ok;
   });
+  lease.clearedByWrite();
   if (!stored) return afterLostWrite(ctx, store, app, current, { ...write, refreshToken: write.refreshToken === tokens.refreshToken ? null : write.refreshToken });
   ctx.metrics.refreshes.labels(app.id, "ok").inc();
   engineOf(ctx).coolingDown.delete(current.id);
