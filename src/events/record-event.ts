@@ -2,15 +2,11 @@
 // SPEC §7): pass the transaction as `db`. The webhook worker delivers them from this table.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Clock } from "../context.ts";
+import type { Clock, Context } from "../context.ts";
 import type { Database } from "../store/schema.ts";
+import type { eventTypes } from "./event-schema.ts";
 
-export type EventType =
-  | "connection.created"
-  | "connection.needs_reconnect"
-  | "connection.recovered"
-  | "connection.deleted"
-  | "key.rotated";
+export type EventType = (typeof eventTypes)[number];
 
 export interface NewEvent {
   type: EventType;
@@ -20,8 +16,20 @@ export interface NewEvent {
   data?: Record<string, unknown>;
 }
 
-export async function recordEvent(db: Kysely<Database>, clock: Clock, event: NewEvent, opts: { deliver: boolean } = { deliver: true }): Promise<string> {
+/**
+ * Pass the context (or its clock and config): an event goes to the outbox only when WEBHOOK_URL
+ * is set, so one recorded without a webhook is never sent later to a URL configured after it.
+ * A bare clock (older callers) always queues it, as does `{deliver: true}`.
+ */
+export async function recordEvent(
+  db: Kysely<Database>,
+  clockOrCtx: Clock | Pick<Context, "clock" | "config">,
+  event: NewEvent,
+  opts: { deliver?: boolean } = {},
+): Promise<string> {
   const id = `evt_${randomUUID().replaceAll("-", "")}`;
+  const clock = "config" in clockOrCtx ? clockOrCtx.clock : clockOrCtx;
+  const deliver = opts.deliver ?? ("config" in clockOrCtx ? clockOrCtx.config.webhookUrl !== undefined : true);
   const now = clock.now();
   await db
     .insertInto("events")
@@ -34,7 +42,7 @@ export async function recordEvent(db: Kysely<Database>, clock: Clock, event: New
       created_at: now,
       attempts: 0,
       // null: nothing to deliver (no WEBHOOK_URL); the outbox worker only takes rows with a time.
-      next_attempt_at: opts.deliver ? now : null,
+      next_attempt_at: deliver ? now : null,
       delivered_at: null,
       last_status: null,
       lease_owner: null,

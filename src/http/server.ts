@@ -18,12 +18,13 @@ import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
 import { docsPage } from "./docs-page.ts";
 import { errorHandler, sendProblem } from "./error-handler.ts";
+import { eventRoutes } from "../events/event-routes.ts";
 import { operationsRoutes } from "./operations.ts";
 import { proxyRoutes } from "../proxy/proxy-routes.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPluginAsync> {
-  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx), connectSessionRoutes(ctx)];
+  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx), connectSessionRoutes(ctx), eventRoutes(ctx)];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */

@@ -1,6 +1,7 @@
 // The background workers every instance runs (they share work through the database).
 import { startRefresher } from "../connections/refresher.ts";
 import type { Context } from "../context.ts";
+import { startOutboxWorker } from "../events/outbox-worker.ts";
 
 export interface Worker {
   /** Resolves when in-flight work has finished or been safely abandoned. */
@@ -8,5 +9,5 @@ export interface Worker {
 }
 
 export function startWorkers(ctx: Context): Worker[] {
-  return [startRefresher(ctx)];
+  return [startRefresher(ctx), startOutboxWorker(ctx)];
 }
