@@ -55,7 +55,8 @@ export function retryAfterSeconds(header: string | null, clock: Clock): number |
   if (header === null) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value);
-  const at = Date.parse(value);
+  // An HTTP-date names its weekday and month; Date.parse alone would read "-5" as a year.
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - clock.now()) / 1000));
 }

@@ -99,7 +99,7 @@ async function idTokenRefusal(idToken: string, nonce: string | null = null): Pro
 }
 
 /** A JWT signed with this provider's real key, with claims of the test's choosing. */
-async function signedAs(provider: TestOidcProvider, claims: jose.JWTPayload): Promise<string> {
+async function signedAs(provider: TestOidcProvider, claims: Record<string, unknown>): Promise<string> {
   const key = await jose.importJWK(provider.signingKey, "RS256");
   const now = Math.floor(Date.now() / 1000);
   return new jose.SignJWT({ sub: "alice", iss: provider.issuer, aud: provider.client.clientId, iat: now, exp: now + 300, ...claims })
