@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { oauthTestContext, testApp } from "../../test/support/fake-provider.ts";
 import type { App } from "../apps/app-store.ts";
 import { AppError } from "../errors/problem.ts";
-import { buildAuthorizationUrl, usesPkce } from "./grants.ts";
+import { buildAuthorizationUrl, usesPkce, type AuthorizationRequest } from "./grants.ts";
 
 const ctx = oauthTestContext();
-const request = { redirectUri: "http://localhost:8000/oauth/callback/test-app", state: "st-1", codeChallenge: "ch-1", nonce: "n-1" };
+const request: AuthorizationRequest = { redirectUri: "http://localhost:8000/oauth/callback/test-app", state: "st-1", codeChallenge: "ch-1", nonce: "n-1" };
 const paramsOf = (app: App, req = request) => Object.fromEntries(buildAuthorizationUrl(app, req).searchParams);
 
 describe("buildAuthorizationUrl", () => {
