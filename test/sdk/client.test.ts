@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveConnection } from "../../src/connections/connection-service.ts";
 import { ConnectedApps, ConnectedAppsError, ConnectedAppsNetworkError, type App } from "../../src/sdk/index.ts";
 import { dialects } from "../support/databases.ts";
+import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 const CLIENT_SECRET = "sentinel-sdk-client-secret-91c2";
@@ -128,6 +129,30 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
       await ca.apps.create({ name: "Short Lived" });
       await expect(ca.apps.delete("short-lived")).resolves.toBeUndefined();
       expect(await rejection(ca.apps.get("short-lived"))).toMatchObject({ code: "not_found" });
+    });
+  });
+
+  describe("the app's own token (client credentials)", () => {
+    let oidc: TestOidcProvider;
+    beforeAll(async () => {
+      oidc = await startOidcProvider();
+      await ca.apps.create({ id: "backend", name: "Backend", ...oidc.appFields(), clientSecret: oidc.client.clientSecret, scopes: ["api:read"] });
+    });
+    afterAll(async () => oidc?.close());
+
+    it("answers a token from the provider, the same one while it is valid", async () => {
+      const first = await ca.apps.token("backend");
+      expect(first.accessToken).toBeTruthy();
+      expect(first.tokenType.toLowerCase()).toBe("bearer");
+      expect(Date.parse(first.expiresAt!)).toBeGreaterThan(Date.now());
+      expect((await ca.apps.token("backend")).accessToken).toBe(first.accessToken);
+      // The provider issued it, to this client.
+      const issued = await oidc.provider.ClientCredentials.find(first.accessToken);
+      expect(issued?.clientId).toBe(oidc.client.clientId);
+    });
+
+    it("maps 404 not_found for an unknown app", async () => {
+      expect(await rejection(ca.apps.token("no-such-app"))).toMatchObject({ code: "not_found", status: 404 });
     });
   });
 
