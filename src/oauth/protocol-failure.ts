@@ -1,6 +1,7 @@
 // What oauth4webapi throws once an answer has passed token-answer.ts, in ProviderFailure terms.
 // Its validation errors (ID token claims, malformed members) mean the provider's answer is not
-// usable; its messages name the check and never carry token values (those sit in `cause`).
+// usable. Their messages name the check and never carry token values, but their `cause` may
+// hold the whole answer (tokens included), so it is not kept: the message says it all.
 import * as oauth from "oauth4webapi";
 import { AppError } from "../errors/problem.ts";
 import { ProviderFailure } from "./provider-failure.ts";
@@ -12,10 +13,10 @@ export function protocolFailure(err: unknown, what: string): ProviderFailure | A
     return new ProviderFailure("refused", `${what}: plain http endpoints are only allowed with CONNECTED_APPS_ALLOW_PRIVATE_URLS`, { cause: err });
   }
   if (err instanceof oauth.ResponseBodyError) {
-    return new ProviderFailure("bad_answer", `${what}: the provider answered ${err.error}`, { oauthError: err.error, status: err.status, cause: err });
+    return new ProviderFailure("bad_answer", `${what}: the provider answered ${err.error}`, { oauthError: err.error, status: err.status });
   }
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
-    return new ProviderFailure("bad_answer", `${what}: ${err.message}`, { cause: err });
+    return new ProviderFailure("bad_answer", `${what}: ${err.message}`);
   }
   return new ProviderFailure("unavailable", `${what} failed: ${(err as Error | null)?.message ?? String(err)}`, { cause: err });
 }

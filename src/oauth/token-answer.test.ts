@@ -350,3 +350,14 @@ describe("the token request", () => {
     expect(JSON.stringify({ m: failure.message, s: failure.stack })).not.toMatch(/sentinel/);
   });
 });
+
+describe("an oversized answer", () => {
+  it("is a bad answer, read no further than the bound", async () => {
+    /** Streams a megabyte of JSON-looking padding. */
+    const f = await fake((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ access_token: ACCESS, token_type: "Bearer", padding: "x".repeat(1024 * 1024) }));
+    });
+    expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "bad_answer", message: "the token endpoint answered more than 262144 bytes" });
+  });
+});

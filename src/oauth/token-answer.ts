@@ -14,6 +14,7 @@
 import type { TokenEndpointResponse } from "oauth4webapi";
 import type { App } from "../apps/app-store.ts";
 import type { Clock } from "../context.ts";
+import { readBodyWithLimit, ResponseTooLargeError } from "../net/outbound-fetch.ts";
 import type { OAuthContext } from "./grants.ts";
 import { providerFetch, unavailableFailure } from "./provider-fetch.ts";
 import { ProviderFailure } from "./provider-failure.ts";
@@ -63,12 +64,13 @@ export async function normaliseTokenAnswer(app: App, response: Response, clock: 
 /** The provider's answer as an object: JSON, or form-encoded by its content type (GitHub). */
 export async function readAnswerBody(response: Response, what: string): Promise<Record<string, unknown>> {
   const status = response.status;
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > MAX_ANSWER_BYTES) throw badAnswer(`${what} answered more than ${MAX_ANSWER_BYTES} bytes`, status);
-  const text = await response.text().catch((err: unknown) => {
-    throw new ProviderFailure("unavailable", `${what} broke off its answer`, { status, cause: err });
-  });
-  if (text.length > MAX_ANSWER_BYTES) throw badAnswer(`${what} answered more than ${MAX_ANSWER_BYTES} bytes`, status);
+  const text = await readBodyWithLimit(response, MAX_ANSWER_BYTES).then(
+    (bytes) => new TextDecoder().decode(bytes),
+    (err: unknown) => {
+      if (err instanceof ResponseTooLargeError) throw badAnswer(`${what} answered more than ${MAX_ANSWER_BYTES} bytes`, status);
+      throw new ProviderFailure("unavailable", `${what} broke off its answer`, { status, cause: err });
+    },
+  );
   const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type === "application/x-www-form-urlencoded") return Object.fromEntries(new URLSearchParams(text));
   if (type === "text/html" || /^\s*</.test(text)) {

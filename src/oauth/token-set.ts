@@ -2,7 +2,7 @@
 // answer reader (token-answer.ts) has applied the app's quirk fields and validated the answer.
 export interface TokenSet {
   accessToken: string;
-  /** As the provider spelled it ("Bearer", "bearer"); compare case-insensitively. */
+  /** Always "Bearer": token-answer.ts reads any non-proof-of-possession token_type as RFC 6750 Bearer. */
   tokenType: string;
   /** null: the answer had none (a refresh answer without one keeps the old one). */
   refreshToken: string | null;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/apps/app-store.ts";
 import { systemClock } from "../../src/context.ts";
 import { AppError } from "../../src/errors/problem.ts";
+import { createOutboundFetch } from "../../src/net/outbound-fetch.ts";
 import {
   assertSameIdentity,
   buildAuthorizationUrl,
@@ -22,8 +23,9 @@ import type { TokenSet } from "../../src/oauth/token-set.ts";
 import { oauthTestContext, testApp } from "../support/fake-provider.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 
-// oidc-provider stamps tokens with the real time, so this suite runs on the system clock.
-const ctx = oauthTestContext({ clock: systemClock });
+// oidc-provider stamps tokens with the real time, so this suite runs on the system clock; and
+// through the service's own outbound fetch (SSRF guard with its loopback opt-out), as in production.
+const ctx = oauthTestContext({ clock: systemClock, fetch: createOutboundFetch({ allowPrivateUrls: true }) });
 let op: TestOidcProvider;
 let other: TestOidcProvider;
 let app: App;
