@@ -13,6 +13,7 @@ import { templateRoutes } from "../apps/template-routes.ts";
 import { connectionRoutes } from "../connections/connection-routes.ts";
 import { connectRoutes } from "../connect/connect-routes.ts";
 import { connectSessionRoutes } from "../connect/connect-session-routes.ts";
+import { discoveryRoutes } from "../discovery/discovery-routes.ts";
 import type { Context } from "../context.ts";
 import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
@@ -24,7 +25,7 @@ import { proxyRoutes } from "../proxy/proxy-routes.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPluginAsync> {
-  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx), connectSessionRoutes(ctx), eventRoutes(ctx)];
+  return [appRoutes(ctx), templateRoutes(), connectionRoutes(ctx), proxyRoutes(ctx), connectSessionRoutes(ctx), eventRoutes(ctx), discoveryRoutes(ctx)];
 }
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */

@@ -71,7 +71,7 @@ describe("createOutboundFetch", () => {
 
   it("names the host that resolved to a loopback address", async () => {
     const err = await createOutboundFetch({ allowPrivateUrls: false })(`http://localhost:${v4.port}/`).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^connections to localhost are refused: it resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect((err as Error).message).toMatch(/^connections to localhost are refused because it resolves to (127\.0\.0\.1|::1), a loopback address/);
   });
 
   it("keeps the path and query (where secrets travel) out of the refusal", async () => {

@@ -28,7 +28,7 @@ export class BlockedDestinationError extends Error {
     readonly host: string,
     readonly reason: string,
   ) {
-    super(`connections to ${host} are refused: ${reason}`);
+    super(`connections to ${host} are refused because ${reason}`);
   }
 }
 
@@ -40,7 +40,7 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-const PRIVATE_HINT = "set CONNECTED_APPS_ALLOW_PRIVATE_URLS=true to allow local and private addresses";
+const PRIVATE_HINT = "(set CONNECTED_APPS_ALLOW_PRIVATE_URLS=true to allow local and private addresses)";
 
 export function createOutboundFetch(opts: OutboundFetchOptions): OutboundFetch {
   const timeoutMs = opts.timeoutMs ?? OUTBOUND_TIMEOUT_MS;
@@ -49,7 +49,7 @@ export function createOutboundFetch(opts: OutboundFetchOptions): OutboundFetch {
     const url = new URL(input);
     // Only HTTP is spoken to providers; file:, data: and the like never reach the network code.
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new BlockedDestinationError(url.host || url.protocol, `only http and https URLs are allowed, not ${url.protocol.replace(/:$/, "")}`);
+      throw new BlockedDestinationError(`${url.protocol}//${url.host}`, "only http and https URLs are allowed");
     }
     // Refused here too (the connector would refuse it as well) so the caller gets the reason
     // without the fetch's own error wrapping.
@@ -74,7 +74,7 @@ export function createOutboundFetch(opts: OutboundFetchOptions): OutboundFetch {
  * Reads a response body, refusing one longer than `limitBytes` (checked against Content-Length
  * first, then while streaming, so a huge or endless body is never held in memory).
  */
-export async function readBodyWithLimit(response: Response, limitBytes: number): Promise<Uint8Array> {
+export async function readBodyWithLimit(response: Response, limitBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limitBytes) {
     await response.body?.cancel().catch(() => undefined);
@@ -106,7 +106,7 @@ export async function readBodyWithLimit(response: Response, limitBytes: number):
 function assertLiteralAllowed(hostname: string): void {
   if (!isIpLiteral(hostname)) return;
   const reason = refusalReason(hostname);
-  if (reason) throw new BlockedDestinationError(hostname, `it is ${reason}; ${PRIVATE_HINT}`);
+  if (reason) throw new BlockedDestinationError(hostname, `it is ${reason} ${PRIVATE_HINT}`);
 }
 
 /** The Agent's connector: literal addresses checked here (net.connect skips lookup for them), names by guardedLookup. */
@@ -135,7 +135,7 @@ function guardedLookup(hostname: string, options: dns.LookupOptions, callback: L
     if (err) return callback(err, []);
     for (const { address } of addresses) {
       const reason = refusalReason(address);
-      if (reason) return callback(new BlockedDestinationError(hostname, `it resolves to ${address}, ${reason}; ${PRIVATE_HINT}`), []);
+      if (reason) return callback(new BlockedDestinationError(hostname, `it resolves to ${address}, ${reason} ${PRIVATE_HINT}`), []);
     }
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), []);
