@@ -62,7 +62,11 @@ export function startRefresher(ctx: Context, opts: { autoStart?: boolean } = {})
   async function look(): Promise<number> {
     const now = ctx.clock.now();
     ctx.metrics.refreshDue.set(await store.countDue(now));
-    const claimed = await store.claimDue({ now, claimUntil: now + s.leaseMs, limit: s.refresherBatch, postgres: ctx.dialect === "postgres" });
+    // Claim only what this instance can start soon: rows claimed but queued here are rows other
+    // instances cannot take, and a claim that outlives its lease time gets claimed twice.
+    const room = s.refresherBatch - inFlight.size;
+    if (room <= 0) return 0;
+    const claimed = await store.claimDue({ now, claimUntil: now + s.leaseMs, limit: room, postgres: ctx.dialect === "postgres" });
     for (const row of claimed) {
       const p = refreshOne(row).finally(() => inFlight.delete(p));
       inFlight.add(p);
@@ -83,8 +87,8 @@ export function startRefresher(ctx: Context, opts: { autoStart?: boolean } = {})
       } catch (err) {
         ctx.log.warn({ reason: (err as Error).message }, "the refresher could not claim due connections");
       }
-      // A full batch means more may be due: look again once this batch has been handed out.
-      schedule(claimed >= s.refresherBatch ? 50 : s.refresherIntervalMs * (0.8 + Math.random() * 0.4));
+      // Work claimed means more may be due: look again soon, once some of it has finished.
+      schedule(claimed > 0 || inFlight.size >= s.refresherBatch ? 50 : s.refresherIntervalMs * (0.8 + Math.random() * 0.4));
     }, delayMs);
     timer.unref();
   }
