@@ -33,7 +33,9 @@ export interface TestBrowser {
 export async function launchBrowser(): Promise<TestBrowser> {
   const userDataDir = mkdtempSync(join(tmpdir(), "ca-chromium-"));
   const path = await executablePath();
-  const browser: Browser = await chromium.launch({ executablePath: path, args: [...FLAGS, `--user-data-dir=${userDataDir}`], headless: true });
+  // playwright-core refuses --user-data-dir on launch(); a plain launch already gets a fresh
+  // temporary profile, so userDataDir only holds Chromium's crash dumps and caches.
+  const browser: Browser = await chromium.launch({ executablePath: path, args: FLAGS, headless: true, env: { ...process.env, HOME: userDataDir } });
   const context = await browser.newContext();
   return {
     context,
