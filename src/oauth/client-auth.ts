@@ -6,18 +6,28 @@ import type { App } from "../apps/app-store.ts";
 import { openClientSecret } from "../apps/app-service.ts";
 import { AppError } from "../errors/problem.ts";
 import type { OAuthContext } from "./grants.ts";
+import { expectedIssuer, hasFixedIssuer } from "./issuer.ts";
 
-// oauth4webapi requires an issuer string. A plain OAuth 2 provider (GitHub, Slack) has none;
-// this stands in for it and matches no `iss` a provider could send, so an ID token or an RFC
-// 9207 `iss` from such an app fails its issuer check instead of passing unchecked.
+// oauth4webapi requires an issuer string; a plain OAuth 2 provider (GitHub, Slack) has none.
 const NO_ISSUER = "urn:connected-apps:app-without-issuer";
+
+// oauth4webapi's hook for issuers that are not one fixed string (openid-client uses it for the
+// same multi-tenant case); it is exported but not in its type declarations.
+const expectedIssuerHook = (oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer;
 
 export function authorizationServerFor(app: App): oauth.AuthorizationServer {
   const as: oauth.AuthorizationServer = {
     issuer: app.issuer ?? NO_ISSUER,
     // RFC 9207 §3: only meaningful when we know the issuer to compare with.
-    authorization_response_iss_parameter_supported: app.issuer !== null && app.issParameterSupported,
+    authorization_response_iss_parameter_supported: hasFixedIssuer(app) && app.issParameterSupported,
   };
+  if (!hasFixedIssuer(app)) {
+    // See issuer.ts: a templated issuer is filled from the token's tid; with none, any iss
+    // passes here and the signature check against the app's JWKS (validateIdToken) decides.
+    Object.assign(as, {
+      [expectedIssuerHook]: (result: { claims: Record<string, unknown> }) => expectedIssuer(app, result.claims) ?? result.claims.iss,
+    });
+  }
   const endpoints = {
     authorization_endpoint: app.authorizationEndpoint,
     token_endpoint: app.tokenEndpoint,

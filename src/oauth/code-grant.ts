@@ -4,6 +4,7 @@ import * as oauth from "oauth4webapi";
 import type { App } from "../apps/app-store.ts";
 import { authorizationServerFor, clientAuthFor, insecureRequestsOption, oauthClientFor, requireTokenEndpoint } from "./client-auth.ts";
 import type { OAuthContext } from "./grants.ts";
+import { hasFixedIssuer } from "./issuer.ts";
 import { protocolFailure } from "./protocol-failure.ts";
 import { tokenEndpointFetch, toTokenSet } from "./token-answer.ts";
 import type { TokenSet } from "./token-set.ts";
@@ -27,10 +28,10 @@ export async function exchangeCode(ctx: OAuthContext, app: App, p: CodeExchange)
   try {
     // oauth4webapi only exchanges a validated callback. The callback pipeline has already
     // checked state against its stored transaction (bound to the browser), hence
-    // skipStateCheck here; `iss` is passed on so RFC 9207 §2.4 is enforced again. With no
-    // known issuer (plain OAuth 2 provider) there is nothing to compare an `iss` with.
+    // skipStateCheck here; `iss` is passed on so RFC 9207 §2.4 is enforced again. Without one
+    // fixed issuer (plain OAuth 2 provider, multi-tenant) there is nothing to compare it with.
     const callback = new URLSearchParams({ code: p.code });
-    if (p.iss !== null && app.issuer !== null) callback.set("iss", p.iss);
+    if (p.iss !== null && hasFixedIssuer(app)) callback.set("iss", p.iss);
     const validated = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
     const response = await oauth.authorizationCodeGrantRequest(
       as,

@@ -6,6 +6,7 @@ import * as jose from "jose";
 import type { App } from "../apps/app-store.ts";
 import { AppError } from "../errors/problem.ts";
 import type { OAuthContext } from "./grants.ts";
+import { expectedIssuer } from "./issuer.ts";
 import { providerFetch } from "./provider-fetch.ts";
 import { ProviderFailure } from "./provider-failure.ts";
 
@@ -56,15 +57,15 @@ export async function validateIdToken(
   idToken: string,
   p: { nonce: string | null },
 ): Promise<Record<string, unknown>> {
-  if (!app.issuer) throw new AppError("provider_error", "an ID token came back but the app has no issuer to check it against");
   if (!app.jwksUri) throw new AppError("provider_error", "an ID token came back but the app has no JWKS URI to check its signature");
   if (!app.clientId) throw new AppError("invalid_request", `the app "${app.id}" has no client ID`);
   let claims: jose.JWTPayload;
   try {
+    // OIDC Core §3.1.3.7 step 2: iss MUST exactly match the issuer (issuer.ts: which one).
+    const issuer = expectedIssuer(app, jose.decodeJwt(idToken));
     ({ payload: claims } = await jose.jwtVerify(idToken, keySetFor(ctx, app, app.jwksUri), {
       algorithms: SIGNATURE_ALGORITHMS,
-      // OIDC Core §3.1.3.7 step 2: iss MUST exactly match the issuer.
-      issuer: app.issuer,
+      ...(issuer === null ? {} : { issuer }),
       // Step 3: aud MUST contain our client_id.
       audience: app.clientId,
       // Steps 9-10: exp and iat are required; time is ctx.clock's.

@@ -262,6 +262,37 @@ describe("ID token validation refuses", () => {
   });
 });
 
+describe("an app without one fixed issuer", () => {
+  it("with none (plain OAuth 2, or left open): the code flow works and the signature decides", async () => {
+    const open = { ...app, issuer: null, issParameterSupported: false };
+    const flow = await authorize(op, open);
+    const tokens = await exchange(open, flow);
+    expect(await validateIdToken(ctx, open, tokens.idToken!, { nonce: flow.nonce })).toMatchObject({ sub: "alice", iss: op.issuer });
+    const err = await rejection(validateIdToken(ctx, open, await signedAs(other, {}), { nonce: null }));
+    expect(err).toMatchObject({ code: "provider_error", detail: "the ID token is not signed by any of the provider's keys (kid)" });
+  });
+
+  it("with a {tenantid} placeholder: the token's tid fills it", async () => {
+    const multiTenant = { ...app, issuer: `${op.issuer}/{tenantid}/v2.0` };
+    const token = await signedAs(op, { iss: `${op.issuer}/t1/v2.0`, tid: "t1" });
+    expect(await validateIdToken(ctx, multiTenant, token, { nonce: null })).toMatchObject({ tid: "t1" });
+  });
+
+  it("with a {tenantid} placeholder: an iss for another tenant than tid is refused", async () => {
+    const multiTenant = { ...app, issuer: `${op.issuer}/{tenantid}/v2.0` };
+    const token = await signedAs(op, { iss: `${op.issuer}/t1/v2.0`, tid: "t2" });
+    const err = await rejection(validateIdToken(ctx, multiTenant, token, { nonce: null }));
+    expect(err).toMatchObject({ code: "provider_error", detail: "the ID token's issuer (iss) is not the app's issuer" });
+  });
+
+  it("with a {tenantid} placeholder: a token without tid is refused", async () => {
+    const multiTenant = { ...app, issuer: `${op.issuer}/{tenantid}/v2.0` };
+    const token = await signedAs(op, { iss: `${op.issuer}/{tenantid}/v2.0` });
+    const err = await rejection(validateIdToken(ctx, multiTenant, token, { nonce: null }));
+    expect(err).toMatchObject({ code: "provider_error" });
+  });
+});
+
 describe("a refreshed ID token for another account", () => {
   it("is refused by assertSameIdentity", () => {
     const original = { iss: op.issuer, sub: "alice", aud: op.client.clientId };
