@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BlockedDestinationError, createOutboundFetch, readBodyWithLimit, ResponseTooLargeError } from "./outbound-fetch.ts";
+import { BlockedDestinationError, createOutboundFetch, guardedConnector, readBodyWithLimit, ResponseTooLargeError } from "./outbound-fetch.ts";
 
 interface LoopbackServer {
   port: number;
@@ -142,5 +142,28 @@ describe("readBodyWithLimit", () => {
     const err = await readBodyWithLimit(await open(`http://127.0.0.1:${server.port}/streamed`), 1500).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect((err as Error).message).toBe("the response body is larger than 1500 bytes");
+  });
+});
+
+describe("guardedConnector (what a redirect's new destination passes through)", () => {
+  let server: LoopbackServer;
+  beforeAll(async () => {
+    server = await listen("127.0.0.1", (_req, res) => res.end("ok"));
+  });
+  afterAll(async () => server?.close());
+
+  const connectTo = (hostname: string) =>
+    new Promise<Error | null>((resolve) => {
+      guardedConnector(1_000)({ hostname, protocol: "http:", port: String(server.port) }, (err, socket) => {
+        socket?.destroy();
+        resolve(err);
+      });
+    });
+
+  it.each(["127.0.0.1", "::1", "::ffff:127.0.0.1", "localhost"])("refuses %s without connecting", async (hostname) => {
+    const err = await connectTo(hostname);
+    expect(err).toBeInstanceOf(BlockedDestinationError);
+    expect(err?.message).toContain("a loopback address");
+    expect(server.connections).toBe(0);
   });
 });

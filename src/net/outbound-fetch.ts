@@ -40,7 +40,7 @@ export class ResponseTooLargeError extends Error {
   }
 }
 
-const PRIVATE_HINT = "(set CONNECTED_APPS_ALLOW_PRIVATE_URLS=true to allow local and private addresses)";
+const PRIVATE_HINT = "set CONNECTED_APPS_ALLOW_PRIVATE_URLS=true to allow local and private addresses";
 
 export function createOutboundFetch(opts: OutboundFetchOptions): OutboundFetch {
   const timeoutMs = opts.timeoutMs ?? OUTBOUND_TIMEOUT_MS;
@@ -106,11 +106,14 @@ export async function readBodyWithLimit(response: Response, limitBytes: number):
 function assertLiteralAllowed(hostname: string): void {
   if (!isIpLiteral(hostname)) return;
   const reason = refusalReason(hostname);
-  if (reason) throw new BlockedDestinationError(hostname, `it is ${reason} ${PRIVATE_HINT}`);
+  if (reason) throw new BlockedDestinationError(hostname, `it is ${reason}; ${PRIVATE_HINT}`);
 }
 
-/** The Agent's connector: literal addresses checked here (net.connect skips lookup for them), names by guardedLookup. */
-function guardedConnector(timeoutMs: number): buildConnector.connector {
+/**
+ * The Agent's connector: literal addresses checked here (net.connect skips lookup for them),
+ * names by guardedLookup. Every connection passes through it, redirects included. Exported for tests.
+ */
+export function guardedConnector(timeoutMs: number): buildConnector.connector {
   const connect = buildConnector({ timeout: timeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions);
   return (options, callback) => {
     try {
@@ -135,7 +138,7 @@ function guardedLookup(hostname: string, options: dns.LookupOptions, callback: L
     if (err) return callback(err, []);
     for (const { address } of addresses) {
       const reason = refusalReason(address);
-      if (reason) return callback(new BlockedDestinationError(hostname, `it resolves to ${address}, ${reason} ${PRIVATE_HINT}`), []);
+      if (reason) return callback(new BlockedDestinationError(hostname, `it resolves to ${address}, ${reason}; ${PRIVATE_HINT}`), []);
     }
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), []);
