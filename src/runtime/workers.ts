@@ -1,6 +1,7 @@
 // The background workers every instance runs (they share work through the database).
 import { startRefresher } from "../connections/refresher.ts";
 import type { Context } from "../context.ts";
+import { startKeyringWatcher } from "../crypto/keyring-reload.ts";
 import { startOutboxWorker } from "../events/outbox-worker.ts";
 
 export interface Worker {
@@ -9,5 +10,5 @@ export interface Worker {
 }
 
 export function startWorkers(ctx: Context): Worker[] {
-  return [startRefresher(ctx), startOutboxWorker(ctx)];
+  return [startRefresher(ctx), startOutboxWorker(ctx), startKeyringWatcher(ctx)];
 }
