@@ -1,7 +1,6 @@
 // Rule: RFC 6749 §4.1.3 + RFC 7636 §4.5: the code is redeemed once, at the app's token endpoint,
 // with its tokenEndpointAuthMethod, the redirect URI of the request and the stored PKCE verifier.
 // Runs only after the state was consumed, so a code is never exchanged twice by us.
-import * as oauth from "oauth4webapi";
 import { redirectUriFor } from "../../apps/app-service.ts";
 import { AppError } from "../../errors/problem.ts";
 import { exchangeCode as exchangeAuthorizationCode } from "../../oauth/grants.ts";
@@ -44,8 +43,9 @@ export const exchangeCode: CallbackCheck = async (ctx, flow) => {
  * oauth4webapi checks the claims of an ID token in the token answer (nonce, aud, azp, exp...)
  * while processing the exchange; in a code exchange answer the ID token is the only JWT, so a
  * claim or timestamp failure there is the ID token's, reported as validateIdToken would.
+ * ProviderFailure keeps no oauth4webapi cause (it may hold tokens), so the failure is known by
+ * oauth4webapi's message, which names the "ID Token" or the "JWT" claim it checked.
  */
 function isIdTokenClaimFailure(err: ProviderFailure): boolean {
-  const code = (err.cause as { code?: unknown } | undefined)?.code;
-  return err.cause instanceof oauth.OperationProcessingError && (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK);
+  return err.kind === "bad_answer" && err.oauthError === undefined && /\bID Token\b|\bJWT "/.test(err.message);
 }
