@@ -22,6 +22,7 @@ import { errorHandler, sendProblem } from "./error-handler.ts";
 import { eventRoutes } from "../events/event-routes.ts";
 import { operationsRoutes } from "./operations.ts";
 import { proxyRoutes } from "../proxy/proxy-routes.ts";
+import { uiRoutes } from "../ui/ui-routes.ts";
 
 /** The /api/v1 route plugins (API key required), each a folder's routes module. */
 function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPluginAsync> {
@@ -30,7 +31,7 @@ function apiRoutePlugins(ctx: Context): Array<FastifyPluginAsyncZod | FastifyPlu
 
 /** Browser-facing routes (pages, /connect, /oauth/callback): no API key; they do their own auth. */
 function browserRoutePlugins(ctx: Context): FastifyPluginAsync[] {
-  return [connectRoutes(ctx)];
+  return [connectRoutes(ctx), uiRoutes(ctx)];
 }
 
 export async function buildServer(ctx: Context): Promise<FastifyInstance> {
