@@ -8,7 +8,7 @@ import {
   verifyWebhook,
   WebhookVerificationError,
   type Connection,
-  type Event,
+  type WebhookEvent,
 } from "../../src/sdk/index.ts";
 import { callResultPage, homePage, loginPage } from "./pages.ts";
 import type { Accounts } from "./users.ts";
@@ -64,10 +64,10 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
-export function createHostApp(opts: HostAppOptions): { server: Server; received: Event[] } {
+export function createHostApp(opts: HostAppOptions): { server: Server; received: WebhookEvent[] } {
   const { ca, accounts } = opts;
   // Delivery is at least once: keep each event id once.
-  const received: Event[] = [];
+  const received: WebhookEvent[] = [];
 
   async function home(req: IncomingMessage, res: ServerResponse, url: URL) {
     const session = accounts.session(cookie(req, COOKIE));
@@ -127,7 +127,7 @@ export function createHostApp(opts: HostAppOptions): { server: Server; received:
     // The one place connected-apps' signed webhooks arrive; verified on the raw bytes.
     if (method === "POST" && url.pathname === "/webhooks") {
       const raw = await readBody(req);
-      let event: Event;
+      let event: WebhookEvent;
       try {
         event = verifyWebhook(raw, req.headers["connected-apps-signature"], opts.webhookSecret);
       } catch (err) {

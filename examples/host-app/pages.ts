@@ -1,5 +1,5 @@
 // The host app's HTML: deliberately plain. Everything interpolated goes through `esc`.
-import type { App, Connection, Event } from "../../src/sdk/index.ts";
+import type { App, Connection, WebhookEvent } from "../../src/sdk/index.ts";
 import type { HostUser } from "./users.ts";
 
 export function esc(value: unknown): string {
@@ -28,7 +28,7 @@ export interface HomeView {
   csrf: string;
   apps: App[];
   connections: Connection[];
-  events: Event[];
+  events: WebhookEvent[];
   notice: string | null;
 }
 

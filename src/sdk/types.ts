@@ -173,18 +173,37 @@ export type EventType =
   | "connection.deleted"
   | "key.rotated";
 
-/** A recorded event (GET /api/v1/events) and the body of a webhook (SPEC §7). */
-export interface Event {
+/** An event as a webhook carries it (SPEC §7): verifyWebhook answers this. */
+export interface WebhookEvent {
   id: string;
   type: EventType;
   createdAt: string;
   data: { appId: string | null; userId: string | null; [member: string]: unknown };
 }
 
+/** How the webhook delivery of an event went. */
+export interface EventDelivery {
+  /** Deliveries tried so far. */
+  attempts: number;
+  /** The last attempt's outcome: an HTTP status, "timeout" or "network_error". */
+  lastStatus: string | null;
+  /** Null until the receiver answered 2xx. */
+  deliveredAt: string | null;
+  /** Null when nothing more will be tried. */
+  nextAttemptAt: string | null;
+}
+
+/** A recorded event as GET /api/v1/events lists it: the webhook's members and its delivery. */
+export interface Event extends WebhookEvent {
+  delivery: EventDelivery;
+}
+
 export interface ListEventsQuery {
   appId?: string;
   userId?: string;
   type?: EventType;
-  /** An event id: only events recorded after it. */
+  /** An event id: only events recorded after it (the last id of the previous page). */
   after?: string;
+  /** Page size, 1 to 500 (server default 100). */
+  limit?: number;
 }

@@ -4,7 +4,7 @@
 // (Node, Bun and Deno have it), so a handler can verify before it parses.
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Event } from "./types.ts";
+import type { WebhookEvent } from "./types.ts";
 
 export type WebhookFailure = "missing_signature" | "malformed_signature" | "signature_mismatch" | "stale" | "malformed_body";
 
@@ -44,7 +44,7 @@ function parseHeader(header: string): { t: number; v1: string[] } {
   return { t, v1 };
 }
 
-function isEvent(value: unknown): value is Event {
+function isEvent(value: unknown): value is WebhookEvent {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const e = value as Record<string, unknown>;
   return (
@@ -67,7 +67,7 @@ export function verifyWebhook(
   signatureHeader: string | readonly string[] | null | undefined,
   secret: string,
   opts: VerifyWebhookOptions = {},
-): Event {
+): WebhookEvent {
   if (!secret) throw new TypeError("verifyWebhook: the webhook secret is empty");
   const header = Array.isArray(signatureHeader) ? signatureHeader.join(",") : signatureHeader;
   if (typeof header !== "string" || header.trim() === "") {

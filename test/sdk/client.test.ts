@@ -238,6 +238,31 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
     });
   });
 
+  describe("events", () => {
+    it("lists the events of the connections above, oldest first, filtered by app, user and type", async () => {
+      const { items } = await ca.events.list({ appId: "acme-mail" });
+      expect(items.map((e) => [e.type, e.data.userId])).toEqual([
+        ["connection.created", ODD_USER],
+        ["connection.created", "u42"],
+        ["connection.deleted", ODD_USER],
+      ]);
+      expect(items[0]).toMatchObject({ data: { appId: "acme-mail" }, delivery: { attempts: 0, deliveredAt: null } });
+      expect((await ca.events.list({ userId: ODD_USER })).items.map((e) => e.type)).toEqual(["connection.created", "connection.deleted"]);
+      expect((await ca.events.list({ appId: "acme-mail", type: "connection.deleted" })).items.map((e) => e.data.userId)).toEqual([ODD_USER]);
+    });
+
+    it("pages with after and limit", async () => {
+      const first = await ca.events.list({ appId: "acme-mail", limit: 2 });
+      expect(first.items).toHaveLength(2);
+      const next = await ca.events.list({ appId: "acme-mail", after: first.items[1]!.id });
+      expect(next.items.map((e) => e.type)).toEqual(["connection.deleted"]);
+    });
+
+    it("maps a malformed after to 400 invalid_request", async () => {
+      expect(await rejection(ca.events.list({ after: "not-an-id" }))).toMatchObject({ code: "invalid_request", status: 400 });
+    });
+  });
+
   describe("connect sessions", () => {
     const sessionCount = async () => (await svc.ctx.db.selectFrom("connect_sessions").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
 

@@ -7,6 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHostApp } from "../../examples/host-app/host-app.ts";
 import { Accounts, parseUsers } from "../../examples/host-app/users.ts";
+import { startOutboxWorker, type OutboxWorker } from "../../src/events/outbox-worker.ts";
 import { ConnectedApps } from "../../src/sdk/index.ts";
 import { launchBrowser, type TestBrowser } from "../support/browser.ts";
 import { dialects } from "../support/databases.ts";
@@ -28,10 +29,11 @@ async function freePort(): Promise<number> {
 describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
   let oidc: TestOidcProvider;
   let svc: TestService;
-  let host: { server: Server; received: import("../../src/sdk/index.ts").Event[] };
+  let host: { server: Server; received: import("../../src/sdk/index.ts").WebhookEvent[] };
   let hostUrl: string;
   let browser: TestBrowser;
   let page: Page;
+  let outbox: OutboxWorker;
 
   beforeAll(async () => {
     const servicePort = await freePort();
@@ -60,6 +62,8 @@ describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
       env: { PUBLIC_URL: publicUrl, WEBHOOK_URL: `${hostUrl}/webhooks`, WEBHOOK_SECRET },
     });
     await svc.server.listen({ port: servicePort, host: "127.0.0.1" });
+    // What `serve` runs beside the server: the webhook sender, polling quickly for the test.
+    outbox = startOutboxWorker(svc.ctx, { pollMs: 100 });
     const ca = new ConnectedApps({ baseUrl: publicUrl, apiKey: svc.apiKey });
     await ca.apps.create({
       id: "acme",
@@ -77,6 +81,7 @@ describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
   });
   afterAll(async () => {
     await browser?.close();
+    await outbox?.stop();
     await new Promise<void>((r) => (host ? host.server.close(() => r()) : r()));
     await svc?.close();
     await oidc?.close();
@@ -106,6 +111,12 @@ describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
     const ca = new ConnectedApps({ baseUrl: svc.config.publicUrl, apiKey: svc.apiKey });
     const c = await ca.connections.get("acme", "alice");
     expect(c).toMatchObject({ appId: "acme", userId: "alice", status: "active", account: { sub: "alice-at-acme", email: "alice@acme.test" } });
+  });
+
+  it("receives the signed connection.created webhook and shows it to alice", async () => {
+    await expect.poll(() => host.received.map((e) => [e.type, e.data.appId, e.data.userId]), { timeout: 10_000 }).toContainEqual(["connection.created", "acme", "alice"]);
+    await page.reload();
+    expect(await page.locator("#webhooks").textContent()).toMatch(/connection\.created acme/);
   });
 
   it("calls the provider's API through the proxy and shows alice's data", async () => {

@@ -11,6 +11,7 @@ import type { TemplateSummary } from "../../src/apps/templates/index.ts";
 import type { connectionResource, listConnectionsQuery, tokenQuery, tokenResource } from "../../src/connections/connection-schema.ts";
 import type { connectSessionResource, createConnectSessionBody } from "../../src/connect/connect-session-schema.ts";
 import type { providerMetadata } from "../../src/discovery/provider-metadata.ts";
+import type { eventResource, listEventsQuery } from "../../src/events/event-schema.ts";
 import type { ErrorCode as ServerErrorCode } from "../../src/errors/catalog.ts";
 import type { Problem as ServerProblem } from "../../src/errors/problem.ts";
 import type { ConnectedApps } from "../../src/sdk/client.ts";
@@ -22,6 +23,9 @@ expectTypeOf<sdk.Connection>().toEqualTypeOf<z.output<typeof connectionResource>
 expectTypeOf<sdk.Token>().toEqualTypeOf<z.output<typeof tokenResource>>();
 expectTypeOf<sdk.ProviderMetadata>().toEqualTypeOf<z.output<typeof providerMetadata>>();
 expectTypeOf<sdk.ConnectSession>().toEqualTypeOf<z.output<typeof connectSessionResource>>();
+expectTypeOf<sdk.Event>().toEqualTypeOf<z.output<typeof eventResource>>();
+// A webhook's body is the event without its delivery log (outbox-worker.ts webhookBody).
+expectTypeOf<sdk.WebhookEvent>().toEqualTypeOf<Omit<z.output<typeof eventResource>, "delivery">>();
 expectTypeOf<sdk.Template>().toEqualTypeOf<TemplateSummary>();
 expectTypeOf<sdk.ErrorCode>().toEqualTypeOf<ServerErrorCode>();
 expectTypeOf<sdk.Problem>().toEqualTypeOf<ServerProblem>();
@@ -29,6 +33,7 @@ expectTypeOf<sdk.Problem>().toEqualTypeOf<ServerProblem>();
 // Requests: what the SDK lets a caller send equals what the route's schema accepts.
 expectTypeOf<sdk.CreateAppInput>().toEqualTypeOf<z.input<typeof createAppBody>>();
 expectTypeOf<sdk.CreateConnectSessionInput>().toEqualTypeOf<z.input<typeof createConnectSessionBody>>();
+expectTypeOf<sdk.ListEventsQuery>().toEqualTypeOf<Partial<z.output<typeof listEventsQuery>>>();
 expectTypeOf<sdk.UpdateAppInput>().toEqualTypeOf<z.input<typeof patchAppBody>>();
 expectTypeOf<{ status?: sdk.ConnectionStatus | undefined }>().toEqualTypeOf<z.input<typeof listConnectionsQuery>>();
 expectTypeOf<Parameters<ConnectedApps["connections"]["token"]>[2]>().toEqualTypeOf<Partial<{ minValidity: z.output<typeof tokenQuery>["minValidity"] }> | undefined>();

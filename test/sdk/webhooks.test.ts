@@ -1,6 +1,8 @@
 // verifyWebhook (SPEC §7/§8): accepts a good signature, refuses forged, stale and malformed ones.
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { webhookBody } from "../../src/events/outbox-worker.ts";
+import { signWebhook } from "../../src/events/webhook-signature.ts";
 import { verifyWebhook, WebhookVerificationError } from "../../src/sdk/index.ts";
 
 const SECRET = "whsec-sentinel-4b1d";
@@ -24,6 +26,16 @@ function refusal(f: () => unknown): WebhookVerificationError {
 describe("verifyWebhook", () => {
   it("answers the event for a good signature", () => {
     expect(verifyWebhook(body, sign(T, body), SECRET, { now: NOW })).toEqual(event);
+  });
+
+  it("accepts what the service's outbox signs and sends", () => {
+    const sent = webhookBody({ id: "evt_2", type: "connection.recovered", createdAt: NOW.getTime(), data: { appId: "google", userId: "u42", by: "refresh" } });
+    expect(verifyWebhook(sent, signWebhook(SECRET, sent, T), SECRET, { now: NOW })).toEqual({
+      id: "evt_2",
+      type: "connection.recovered",
+      createdAt: NOW.toISOString(),
+      data: { appId: "google", userId: "u42", by: "refresh" },
+    });
   });
 
   it("accepts the raw body as bytes (a Buffer from the request)", () => {
