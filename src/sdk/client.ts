@@ -54,9 +54,8 @@ export class ConnectedApps {
     if (!opts.apiKey) throw new TypeError("ConnectedApps: apiKey is required");
     this.#base = `${base.origin}${base.pathname.replace(/\/+$/, "")}/api/v1`;
     this.#apiKey = opts.apiKey;
-    const f = opts.fetch ?? globalThis.fetch;
-    // A bare global fetch must not be called as a method of this object.
-    this.#fetch = opts.fetch ? f : f.bind(globalThis);
+    // The global fetch must not be called as a method of this object.
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
   readonly apps = {
