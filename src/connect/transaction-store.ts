@@ -86,9 +86,4 @@ export class TransactionStore {
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
-
-  /** Drops rows that expired a day ago or more (kept a while so a late replay reads "already used"). */
-  async deleteExpired(before: number): Promise<void> {
-    await this.db.deleteFrom("connect_transactions").where("expires_at", "<", before).execute();
-  }
 }

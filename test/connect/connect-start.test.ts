@@ -2,6 +2,9 @@
 // stored hashed, single use, 30 minutes; a signed-in user's returnTo is a same-origin path only.
 // Each refused input gets its exact code and starts nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SessionStore } from "../../src/accounts/session-store.ts";
+import { createUser } from "../../src/accounts/user-service.ts";
+import { hashOpaqueToken, newOpaqueToken } from "../../src/connect/opaque-token.ts";
 import { dialects } from "../support/databases.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
@@ -142,6 +145,41 @@ describe.each(dialects)("connect sessions and /connect on %s", (dialect) => {
     expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent("/connect/acme?returnTo=%2Fapps%3Ftab%3D1")}`);
   });
 
+  /** A local account signed in to the web UI: its session cookie. */
+  async function signedIn(email: string): Promise<{ userId: string; cookie: string }> {
+    const user = await createUser(svc.ctx, { email, password: "a-long-password" });
+    const value = newOpaqueToken();
+    const now = Date.now();
+    await new SessionStore(svc.ctx.db).insert({ idHash: hashOpaqueToken(value), userId: user.id, csrfToken: newOpaqueToken(), expiresAt: now + 3600_000 }, now);
+    return { userId: user.id, cookie: `ca_session=${value}` };
+  }
+
+  it("starts the flow for the signed-in local user, returning to a same-origin path", async () => {
+    const { userId, cookie } = await signedIn("carol@example.test");
+    const res = await svc.server.inject({ method: "GET", url: "/connect/acme?returnTo=%2Fapps%3Ftab%3D1", headers: { cookie } });
+    expect(res.statusCode).toBe(302);
+    expect(String(res.headers.location)).toMatch(/^https:\/\/login\.acme\.test\/authorize\?/);
+    const tx = await svc.ctx.db.selectFrom("connect_transactions").selectAll().where("user_id", "=", userId).executeTakeFirstOrThrow();
+    expect(tx.return_to).toBe(`${svc.config.publicUrl}/apps?tab=1`);
+    expect(tx.app_id).toBe("acme");
+  });
+
+  it("starts the flow for the signed-in local user with no returnTo (the callback then answers a page)", async () => {
+    const { userId, cookie } = await signedIn("dave@example.test");
+    const res = await svc.server.inject({ method: "GET", url: "/connect/acme", headers: { cookie } });
+    expect(res.statusCode).toBe(302);
+    const tx = await svc.ctx.db.selectFrom("connect_transactions").selectAll().where("user_id", "=", userId).executeTakeFirstOrThrow();
+    expect(tx.return_to).toBeNull();
+  });
+
+  it("refuses a bad returnTo from a signed-in user too, starting nothing", async () => {
+    const { userId, cookie } = await signedIn("erin@example.test");
+    const res = await svc.server.inject({ method: "GET", url: `/connect/acme?returnTo=${encodeURIComponent("//evil.example")}`, headers: { cookie } });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain("<code>invalid_return_to</code>");
+    expect(await svc.ctx.db.selectFrom("connect_transactions").select("user_id").where("user_id", "=", userId).execute()).toEqual([]);
+  });
+
   it.each([
     ["//evil.example", "//evil.example"],
     ["https://host@evil.example", "https://host@evil.example"],
@@ -172,5 +210,33 @@ describe.each(dialects)("connect sessions and /connect on %s", (dialect) => {
     const text = svc.logs.text();
     expect(sessionTokens.length).toBeGreaterThan(0);
     for (const t of sessionTokens) expect(text).not.toContain(t);
+  });
+});
+
+describe.each(dialects)("the browser-binding cookie on an https PUBLIC_URL on %s", (dialect) => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService(dialect, { env: { PUBLIC_URL: "https://connect.example.test" } });
+    const res = await svc.server.inject({
+      method: "POST",
+      url: "/api/v1/apps",
+      headers: svc.headers,
+      payload: { id: "acme", name: "Acme", authorizationEndpoint: "https://login.acme.test/authorize", tokenEndpoint: "https://login.acme.test/token", clientId: "acme-client" },
+    });
+    expect(res.statusCode).toBe(201);
+  });
+  afterAll(async () => svc?.close());
+
+  it("is __Host- prefixed, Secure, HttpOnly, SameSite=Lax, Path=/ and has no Domain", async () => {
+    const minted = await svc.server.inject({ method: "POST", url: "/api/v1/connect-sessions", headers: svc.headers, payload: { appId: "acme", userId: "u1" } });
+    const link = new URL(minted.json().url);
+    expect(link.origin).toBe("https://connect.example.test");
+    const res = await svc.server.inject({ method: "GET", url: link.pathname + link.search });
+    expect(res.statusCode).toBe(302);
+    const cookie = String(res.headers["set-cookie"]);
+    expect(cookie).toMatch(/^__Host-ca_connect=[A-Za-z0-9_-]{43};/);
+    for (const attr of [/; Secure/, /; HttpOnly/, /; SameSite=Lax/, /; Path=\//]) expect(cookie).toMatch(attr);
+    expect(cookie).not.toMatch(/Domain=/i);
+    expect(new URL(String(res.headers.location)).searchParams.get("redirect_uri")).toBe("https://connect.example.test/oauth/callback/acme");
   });
 });
