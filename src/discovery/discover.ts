@@ -84,7 +84,7 @@ async function readDocument(response: Response, documentUrl: URL, issuer: URL): 
       response.status === 404
         ? "there is no metadata document there"
         : response.status >= 300 && response.status < 400
-          ? `a redirect${location ? ` to ${location}` : ""}; give the URL it redirects to instead`
+          ? `a redirect${location ? ` to ${shown(location)}` : ""}; give the URL it redirects to instead`
           : "expected 200 with the metadata document";
     throw new AppError("provider_error", `${documentUrl.href} answered HTTP ${response.status} (${why})`);
   }
@@ -107,15 +107,19 @@ async function readDocument(response: Response, documentUrl: URL, issuer: URL): 
   if (!URL.canParse(claimed)) {
     throw new AppError("provider_error", `the metadata document at ${documentUrl.href} has an "issuer" that is not a URL`);
   }
+  // A trailing slash typed after an issuer's path leads to the same well-known URL (both forms
+  // drop it), so the document's own spelling is the issuer that was asked for.
+  const sameLocation = new URL(claimed).href.replace(/\/$/, "") === issuer.href.replace(/\/$/, "");
+  const expected = sameLocation ? new URL(claimed) : issuer;
   try {
     // OIDC Discovery 1.0 §4.3, RFC 8414 §3.3: the issuer in the document must be the one the
     // document was fetched for, or an attacker's document could speak for another provider.
-    return (await oauth.processDiscoveryResponse(issuer, response)) as Record<string, unknown>;
+    return (await oauth.processDiscoveryResponse(expected, response)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
       throw new AppError(
         "provider_error",
-        `issuer mismatch: the document at ${documentUrl.href} says its issuer is "${claimed}", but it was fetched for the issuer "${issuer.href}"; they must be identical`,
+        `issuer mismatch: the document at ${documentUrl.href} says its issuer is "${shown(claimed)}", but it was fetched for the issuer "${issuer.href}"; they must be identical`,
         { cause: err },
       );
     }
@@ -208,4 +212,9 @@ function describeNetworkError(code: string): string {
   if (known[code]) return known[code];
   if (/CERT|SSL|TLS/.test(code)) return `TLS certificate problem: ${code}`;
   return code;
+}
+
+/** A value from the provider's answer, cut short so a hostile document cannot flood the detail. */
+function shown(value: string): string {
+  return value.length > 200 ? `${value.slice(0, 200)}…` : value;
 }

@@ -155,6 +155,12 @@ describe.each(dialects)("discovery on %s", (dialect) => {
     expect(res.json().tokenEndpoint).toBe(`${provider.base}/good/token`);
   });
 
+  it("reads an issuer typed with a trailing slash as the issuer the document names", async () => {
+    const res = await discover({ url: `${provider.base}/good/` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().issuer).toBe(`${provider.base}/good`);
+  });
+
   it("reads RFC 8414 metadata from its path-inserted /.well-known/oauth-authorization-server URL, absent members null", async () => {
     const res = await discover({ url: `${provider.base}/.well-known/oauth-authorization-server/as` });
     expect(res.statusCode).toBe(200);
