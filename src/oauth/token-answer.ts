@@ -190,13 +190,18 @@ function optionalString(value: unknown, name: string): string | null {
   return value;
 }
 
-// RFC 6749 §3.3: scope is space-delimited; providers that join scopes with their own separator
-// in requests (Slack: ",") do so in answers too. Some send an array.
+// RFC 6749 §3.3: scope is space-delimited. Providers that join scopes with their own separator
+// in requests (Slack: ",") do so in answers too, and some answer with commas even though they
+// take spaces (LinkedIn), so commas always separate as well: no real scope contains one.
+// Some send an array.
 function readScopes(value: unknown, separator: string): string[] | null {
   if (value === undefined || value === null) return null;
   if (Array.isArray(value) && value.every((s) => typeof s === "string")) return value.filter(Boolean);
   if (typeof value !== "string") throw badAnswer("scope is not a string");
-  return value.split(" ").flatMap((part) => part.split(separator || " ")).map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(/[\s,]+/)
+    .flatMap((part) => (separator.trim() ? part.split(separator) : [part]))
+    .filter(Boolean);
 }
 
 /** The TokenSet of an answer oauth4webapi has validated (its fields are the normalised ones). */
