@@ -24,8 +24,8 @@ export async function discoverProvider(
 ): Promise<ProviderMetadata> {
   const target = parseDiscoveryUrl(url, ctx.config.allowPrivateUrls);
   const timeoutMs = opts.timeoutMs ?? DISCOVERY_TIMEOUT_MS;
-  // A plain timer rather than AbortSignal.timeout(): it also bounds reading the body, and it
-  // tells our deadline apart from any other abort.
+  // One deadline for the whole discovery, bodies included (the signal reaches ctx.fetch, which
+  // then drops its own default). A plain timer, so our deadline is told apart from other aborts.
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException("discovery deadline", "TimeoutError")), timeoutMs);
   let documentUrl = target.issuer;
