@@ -1,7 +1,7 @@
 // The SDK against a real running service on a real port, on both databases: every method whose
 // route exists, with the answers and the problems a host app sees.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveConnection } from "../../src/connections/connection-service.ts";
 import { ConnectedApps, ConnectedAppsError, ConnectedAppsNetworkError, type App } from "../../src/sdk/index.ts";
@@ -14,6 +14,15 @@ const ACCESS_TOKEN = "sentinel-sdk-access-token-5e7a";
 const REFRESH_TOKEN = "sentinel-sdk-refresh-token-0d44";
 // A host app's user id with every character that must be encoded in a path segment.
 const ODD_USER = "tenant/7 user?x=1#frag%2F@example.com";
+
+/** A loopback port that was free a moment ago: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
 
 async function rejection(p: Promise<unknown>): Promise<ConnectedAppsError> {
   try {
@@ -153,6 +162,43 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
 
     it("maps 404 not_found for an unknown app", async () => {
       expect(await rejection(ca.apps.token("no-such-app"))).toMatchObject({ code: "not_found", status: 404 });
+    });
+  });
+
+  describe("discovery", () => {
+    let oidc: TestOidcProvider;
+    beforeAll(async () => {
+      oidc = await startOidcProvider();
+    });
+    afterAll(async () => oidc?.close());
+
+    it("reads a provider's metadata from its issuer", async () => {
+      const meta = await ca.discovery(oidc.issuer);
+      expect(meta).toMatchObject({
+        issuer: oidc.issuer,
+        authorizationEndpoint: oidc.endpoints.authorization,
+        tokenEndpoint: oidc.endpoints.token,
+        jwksUri: oidc.endpoints.jwks,
+        authorizationResponseIssParameterSupported: true,
+      });
+      expect(meta.codeChallengeMethodsSupported).toContain("S256");
+    });
+
+    it("reads it from the .well-known URL too", async () => {
+      expect((await ca.discovery(oidc.endpoints.discovery)).issuer).toBe(oidc.issuer);
+    });
+
+    it("maps a malformed URL to 400 invalid_request", async () => {
+      expect(await rejection(ca.discovery("not a url"))).toMatchObject({ code: "invalid_request", status: 400 });
+    });
+
+    it("maps a document that is not metadata to 502 provider_error", async () => {
+      // The echo API answers JSON, but not provider metadata.
+      expect(await rejection(ca.discovery(`${apiUrl}/v1`))).toMatchObject({ code: "provider_error", status: 502 });
+    });
+
+    it("maps an unreachable provider to 503 provider_unavailable", async () => {
+      expect(await rejection(ca.discovery(`http://127.0.0.1:${await closedPort()}`))).toMatchObject({ code: "provider_unavailable", status: 503 });
     });
   });
 
@@ -301,13 +347,7 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
 
   describe("the service unreachable", () => {
     it("throws ConnectedAppsNetworkError, not a ConnectedAppsError", async () => {
-      // A port that was just free on loopback: nothing listens there.
-      const { createServer } = await import("node:net");
-      const probe = createServer();
-      await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-      const port = (probe.address() as AddressInfo).port;
-      await new Promise<void>((r) => probe.close(() => r()));
-      const down = new ConnectedApps({ baseUrl: `http://127.0.0.1:${port}`, apiKey: svc.apiKey });
+      const down = new ConnectedApps({ baseUrl: `http://127.0.0.1:${await closedPort()}`, apiKey: svc.apiKey });
       await expect(down.apps.list()).rejects.toBeInstanceOf(ConnectedAppsNetworkError);
     });
   });
