@@ -42,7 +42,8 @@ async function loadApp(ctx: Context, appId: string): Promise<App> {
 
 export function connectRoutes(ctx: Context): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: { appId: string } }>("/connect/:appId", { schema: { hide: true } }, async (request, reply) => {
+    // No automatic HEAD route: a HEAD (a link checker's) must not spend a connect session.
+    app.get<{ Params: { appId: string } }>("/connect/:appId", { schema: { hide: true }, exposeHeadRoute: false }, async (request, reply) => {
       flowHeaders(reply);
       try {
         return await startFromLink(request, reply);
@@ -51,7 +52,7 @@ export function connectRoutes(ctx: Context): FastifyPluginAsync {
       }
     });
 
-    app.get<{ Params: { appId: string } }>("/oauth/callback/:appId", { schema: { hide: true } }, async (request, reply) => {
+    app.get<{ Params: { appId: string } }>("/oauth/callback/:appId", { schema: { hide: true }, exposeHeadRoute: false }, async (request, reply) => {
       flowHeaders(reply);
       let flow: CallbackFlow;
       try {

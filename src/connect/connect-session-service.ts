@@ -18,7 +18,10 @@ export async function createConnectSession(ctx: Pick<Context, "db" | "clock" | "
   const token = newOpaqueToken();
   const now = ctx.clock.now();
   const expiresAt = now + CONNECT_SESSION_TTL_MS;
-  await new ConnectSessionStore(ctx.db).insert({ tokenHash: hashOpaqueToken(token), appId: app.id, userId: body.userId, returnTo: body.returnTo ?? null, now, expiresAt });
+  const store = new ConnectSessionStore(ctx.db);
+  // Kept a day past expiry, so a late click still reads "expired" rather than "not valid".
+  await store.deleteExpired(now - 24 * 60 * 60 * 1000);
+  await store.insert({ tokenHash: hashOpaqueToken(token), appId: app.id, userId: body.userId, returnTo: body.returnTo ?? null, now, expiresAt });
   const url = new URL(`${ctx.config.publicUrl}/connect/${encodeURIComponent(app.id)}`);
   url.searchParams.set("session", token);
   return { url: url.toString(), expiresAt: new Date(expiresAt).toISOString() };

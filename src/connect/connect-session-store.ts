@@ -45,4 +45,9 @@ export class ConnectSessionStore {
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
+
+  /** Drops sessions that expired before `before` (swept as new ones are minted). */
+  async deleteExpired(before: number): Promise<void> {
+    await this.db.deleteFrom("connect_sessions").where("expires_at", "<", before).execute();
+  }
 }

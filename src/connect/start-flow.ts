@@ -10,6 +10,7 @@ import { hashOpaqueToken } from "./opaque-token.ts";
 import { TransactionStore } from "./transaction-store.ts";
 
 export const TRANSACTION_TTL_MS = 10 * 60 * 1000;
+const SWEEP_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Records the flow and answers the authorization URL to redirect to. `state` is 32 random bytes,
@@ -32,7 +33,10 @@ export async function startConnectFlow(
     nonce,
   });
   const now = ctx.clock.now();
-  await new TransactionStore(ctx.db, ctx.keyring).insert(
+  const store = new TransactionStore(ctx.db, ctx.keyring);
+  // Kept a day past expiry, so a late replay still reads "already used" rather than "unknown".
+  await store.deleteExpired(now - SWEEP_AFTER_MS);
+  await store.insert(
     {
       stateHash: hashOpaqueToken(state),
       appId: p.app.id,

@@ -86,4 +86,9 @@ export class TransactionStore {
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
+
+  /** Drops transactions that expired before `before` (swept as new flows start, so the table stays small). */
+  async deleteExpired(before: number): Promise<void> {
+    await this.db.deleteFrom("connect_transactions").where("expires_at", "<", before).execute();
+  }
 }

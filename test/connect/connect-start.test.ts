@@ -94,6 +94,14 @@ describe.each(dialects)("connect sessions and /connect on %s", (dialect) => {
     expect(await count("connect_transactions")).toBe(before);
   });
 
+  it("a HEAD request (a link checker) does not spend the link", async () => {
+    const { url } = (await mint({ appId: "acme", userId: "u-head" })).json();
+    const u = new URL(url);
+    const head = await svc.server.inject({ method: "HEAD", url: u.pathname + u.search });
+    expect(head.statusCode).toBe(404);
+    expect((await open(url)).statusCode).toBe(302);
+  });
+
   it("two concurrent opens of one link start one flow", async () => {
     const { url } = (await mint({ appId: "acme", userId: "u-race" })).json();
     const results = await Promise.all([open(url), open(url), open(url)]);
