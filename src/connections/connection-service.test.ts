@@ -6,7 +6,8 @@ import type { TokenSet } from "../oauth/token-set.ts";
 
 const revoked: Array<{ token: string; hint: string }> = [];
 let revokeFails = false;
-vi.mock("../oauth/grants.ts", () => ({
+vi.mock("../oauth/grants.ts", async (original) => ({
+  ...(await original<typeof import("../oauth/grants.ts")>()),
   revokeToken: vi.fn(async (_ctx: unknown, _app: unknown, token: string, hint: string) => {
     if (revokeFails) throw new Error("revocation endpoint answered 500");
     revoked.push({ token, hint });

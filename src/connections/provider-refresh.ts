@@ -5,7 +5,7 @@ import { decodeJwt } from "jose";
 import type { App } from "../apps/app-store.ts";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/problem.ts";
-import { refreshGrant } from "../oauth/grants.ts";
+import { assertSameIdentity, refreshGrant } from "../oauth/grants.ts";
 import { ProviderFailure } from "../oauth/provider-failure.ts";
 import type { TokenSet } from "../oauth/token-set.ts";
 import { backoffDelay, type RefreshSettings } from "./refresh-policy.ts";
@@ -53,23 +53,17 @@ export function asProviderFailure(err: unknown): ProviderFailure {
 }
 
 /**
- * OIDC Core §12.2: an ID token returned by a refresh MUST have the same iss and sub as the one
- * first issued, and its aud MUST be the same. A different account behind the same grant is not
- * something we silently store. Signature and the other claims are the grant helper's checks;
- * this compares identities only. Returns a reason, or null when they match (or either is absent).
+ * OIDC Core §12.2: a refreshed ID token must name the same iss, sub and aud as the original; a
+ * different account behind the same grant is not something we silently store. (refreshGrant
+ * has verified the new token's signature; the comparison is assertSameIdentity's.) Returns the
+ * reason, or null when they match or either token is absent.
  */
 export function identityChange(originalIdToken: string | null, refreshedIdToken: string | null): string | null {
   if (!originalIdToken || !refreshedIdToken) return null;
-  let before, after;
   try {
-    before = decodeJwt(originalIdToken);
-    after = decodeJwt(refreshedIdToken);
-  } catch {
-    return "the refreshed ID token is not a JWT";
+    assertSameIdentity(decodeJwt(originalIdToken), decodeJwt(refreshedIdToken));
+    return null;
+  } catch (err) {
+    return err instanceof ProviderFailure ? err.message : "the refreshed ID token is not a JWT";
   }
-  const aud = (v: unknown) => JSON.stringify([v].flat().map(String).sort());
-  if (before.iss !== after.iss) return "the refreshed ID token has another issuer";
-  if (before.sub !== after.sub) return "the refreshed ID token names another account (sub)";
-  if (aud(before.aud) !== aud(after.aud)) return "the refreshed ID token has another audience";
-  return null;
 }

@@ -7,7 +7,7 @@ import { ProviderFailure } from "../oauth/provider-failure.ts";
 import type { TokenSet } from "../oauth/token-set.ts";
 
 const grants = vi.hoisted(() => ({ refreshGrant: vi.fn(), revokeToken: vi.fn(), clientCredentialsGrant: vi.fn() }));
-vi.mock("../oauth/grants.ts", () => grants);
+vi.mock("../oauth/grants.ts", async (original) => ({ ...(await original<typeof import("../oauth/grants.ts")>()), ...grants }));
 
 const { saveConnection, deleteConnection } = await import("./connection-service.ts");
 const { getToken } = await import("./token.ts");

@@ -6,7 +6,7 @@ import { dialects } from "../support/databases.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 const grants = vi.hoisted(() => ({ refreshGrant: vi.fn(), revokeToken: vi.fn(), clientCredentialsGrant: vi.fn() }));
-vi.mock("../../src/oauth/grants.ts", () => grants);
+vi.mock("../../src/oauth/grants.ts", async (original) => ({ ...(await original<typeof import("../../src/oauth/grants.ts")>()), ...grants }));
 
 const { main } = await import("../../src/cli/main.ts");
 const { saveConnection } = await import("../../src/connections/connection-service.ts");
