@@ -284,6 +284,48 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
     });
   });
 
+  describe("provider failures on a token read", () => {
+    let tokenEndpoint: Server;
+    beforeAll(async () => {
+      // /unavailable: a provider having a bad minute; /dead: a grant the user revoked.
+      tokenEndpoint = createServer((req, res) => {
+        req.resume();
+        if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "120" }).end();
+        else res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_grant", error_description: "the user revoked access" }));
+      });
+      await new Promise<void>((r) => tokenEndpoint.listen(0, "127.0.0.1", r));
+      const url = `http://127.0.0.1:${(tokenEndpoint.address() as AddressInfo).port}`;
+      for (const id of ["unavailable", "dead"]) {
+        await ca.apps.create({ id, name: id, clientId: "c", clientSecret: CLIENT_SECRET, authorizationEndpoint: `${url}/authorize`, tokenEndpoint: `${url}/${id}` });
+        // Expiring in a second: any read asking for 60 s of validity must refresh first.
+        await saveConnection(svc.ctx, {
+          appId: id,
+          userId: "u1",
+          tokens: { accessToken: ACCESS_TOKEN, tokenType: "Bearer", refreshToken: REFRESH_TOKEN, idToken: null, expiresIn: 1, scopes: [] },
+          account: { sub: "s", email: null, name: null },
+          requestedScopes: [],
+        });
+      }
+    });
+    afterAll(() => new Promise<void>((r) => (tokenEndpoint ? tokenEndpoint.close(() => r()) : r())));
+
+    it("maps 503 provider_unavailable with the Retry-After delay", async () => {
+      const err = await rejection(ca.connections.token("unavailable", "u1"));
+      expect(err).toMatchObject({ code: "provider_unavailable", status: 503 });
+      expect(err.retryAfter).toBeGreaterThanOrEqual(1);
+      expect((await ca.connections.get("unavailable", "u1")).status).toBe("active");
+    });
+
+    it("maps 409 needs_reconnect when the provider refuses the grant, and the connection says so", async () => {
+      const err = await rejection(ca.connections.token("dead", "u1"));
+      expect(err).toMatchObject({ code: "needs_reconnect", status: 409 });
+      const c = await ca.connections.get("dead", "u1");
+      expect(c.status).toBe("needs_reconnect");
+      expect(c.lastError).toContain("revoked");
+      expect((await ca.connections.list("dead", { status: "needs_reconnect" })).items.map((x) => x.userId)).toEqual(["u1"]);
+    });
+  });
+
   describe("events", () => {
     it("lists the events of the connections above, oldest first, filtered by app, user and type", async () => {
       const { items } = await ca.events.list({ appId: "acme-mail" });
