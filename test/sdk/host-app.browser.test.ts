@@ -54,9 +54,6 @@ describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
         },
       ],
       accounts: { "alice-at-acme": { email: "alice@acme.test", name: "Alice Acme" } },
-      // The ID token carries email and name, as Google's and Microsoft's do, so the connection
-      // names the provider account without a userinfo call.
-      configuration: { conformIdTokenClaims: false },
     });
     svc = await startTestService(dialect, {
       env: { PUBLIC_URL: publicUrl, WEBHOOK_URL: `${hostUrl}/webhooks`, WEBHOOK_SECRET },
