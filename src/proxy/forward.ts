@@ -4,6 +4,7 @@
 import { getApp } from "../apps/app-service.ts";
 import type { Context } from "../context.ts";
 import { connectionStore } from "../connections/connection-service.ts";
+import { openTokens } from "../connections/connection-store.ts";
 import { getToken } from "../connections/token.ts";
 import { AppError } from "../errors/problem.ts";
 import { proxyTarget } from "./proxy-path.ts";
@@ -68,12 +69,18 @@ export async function forwardProxyCall(ctx: Context, call: ProxyCall): Promise<R
   if (!app.apiBaseUrl) throw new AppError("invalid_request", `app "${app.id}" has no apiBaseUrl: set one to use the proxy`);
   const target = proxyTarget(app.apiBaseUrl, call.rawPathAndQuery);
   const token = await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S);
-  const seen = await connectionStore(ctx).get(app.id, call.userId);
   const first = await send(ctx, call, target, token);
-  if (first.status !== 401 || !seen) return first;
-  // RFC 6750 §3.1: 401 invalid_token. One forced refresh (skipped if someone already refreshed
-  // since we read the row), then one retry; a second 401 is the answer.
+  if (first.status !== 401) return first;
+  // RFC 6750 §3.1: 401 invalid_token. One forced refresh, then one retry; a second 401 is the
+  // answer. If the row already holds another token (someone refreshed after our read), that
+  // one is retried without refreshing again. Only this rare path reads the row a second time.
   await first.body?.cancel();
-  const fresh = await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S, { forceUnlessVersionAfter: seen.version });
+  const row = await connectionStore(ctx).get(app.id, call.userId);
+  if (!row) return send(ctx, call, target, token);
+  const current = openTokens(ctx.keyring, row).accessToken;
+  const fresh =
+    current !== token.accessToken
+      ? await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S)
+      : await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S, { forceUnlessVersionAfter: row.version });
   return send(ctx, call, target, fresh);
 }
