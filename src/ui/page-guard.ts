@@ -6,12 +6,14 @@ import { readSession, type SignedIn } from "../accounts/web-session.ts";
 import type { Context } from "../context.ts";
 import { refusalPage } from "./pages/account-pages.ts";
 
+// No form-action directive: the Connect buttons are GET forms whose answer redirects to the
+// provider, and browsers apply form-action to that redirect too.
 export function sendPage(reply: FastifyReply, page: string, status = 200): FastifyReply {
   return reply
     .code(status)
     .header("cache-control", "no-store")
     .header("x-frame-options", "DENY")
-    .header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    .header("content-security-policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'")
     .type("text/html; charset=utf-8")
     .send(page);
 }

@@ -1,0 +1,201 @@
+// The web UI in Chromium against oidc-provider (SPEC §5): first administrator, the admin path of
+// the Connected App form (Get OpenID Configuration, Save, Redirect URI, client settings, Save),
+// Connect in a new tab through the provider's login and consent, the connection on `/`, and
+// Disconnect. Every page's HTML is kept and checked for the client-secret sentinel. Screenshots
+// go to docs/screenshots/.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { launchBrowser, type TestBrowser } from "../support/browser.ts";
+import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
+import type { TestService } from "../support/test-service.ts";
+import { startListeningService } from "./listening-service.ts";
+
+const SECRET = "sentinel-client-secret-ui-4b9e21";
+const ADMIN = { email: "admin@example.test", password: "sentinel-admin-password-93c1" };
+const SHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("web UI in Chromium (sqlite)", () => {
+  let svc: TestService & { origin: string };
+  let op: TestOidcProvider;
+  let browser: TestBrowser;
+  let page: Page;
+  const pagesSeen: string[] = [];
+
+  beforeAll(async () => {
+    svc = await startListeningService("sqlite");
+    op = await startOidcProvider({
+      clients: [
+        {
+          client_id: "ui-client",
+          client_secret: SECRET,
+          redirect_uris: [`${svc.origin}/oauth/callback/acme-id`],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "client_secret_basic",
+          scope: "openid email profile offline_access",
+        },
+      ],
+      accounts: { alice: { email: "alice@example.test", name: "Alice Example" } },
+    });
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(10_000);
+    browser.context.on("response", async (res) => {
+      if (!res.url().startsWith(svc.origin)) return;
+      if (!(res.headers()["content-type"] ?? "").includes("text/html")) return;
+      try {
+        pagesSeen.push(await res.text());
+      } catch {
+        // a redirect has no body
+      }
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await op?.close();
+    await svc?.close();
+  });
+
+  const field = (label: string) => page.getByLabel(label, { exact: true });
+  const button = (name: string) => page.getByRole("button", { name, exact: true });
+
+  it("creates the first administrator at /setup, then signs in", async () => {
+    await page.goto(`${svc.origin}/`);
+    expect(new URL(page.url()).pathname).toBe("/setup");
+    await page.screenshot({ path: `${SHOTS}setup.png` });
+    await field("Email").fill(ADMIN.email);
+    await field("Password").fill(ADMIN.password);
+    await button("Create administrator").click();
+    await page.waitForURL(/\/login/);
+    await field("Email").fill(ADMIN.email);
+    await field("Password").fill(ADMIN.password);
+    await page.screenshot({ path: `${SHOTS}login.png` });
+    await button("Sign in").click();
+    await page.waitForURL(`${svc.origin}/`);
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Connections");
+  });
+
+  it("shows a clear message for a discovery URL that cannot be reached, and saves nothing", async () => {
+    await page.goto(`${svc.origin}/apps/new`);
+    await field("OpenID Configuration URL").fill("http://127.0.0.1:9/.well-known/openid-configuration");
+    await button("Get OpenID Configuration").click();
+    const result = page.locator("#discovery-result");
+    await until("the discovery error", async () => /Could not reach the provider/.test((await result.textContent()) ?? ""));
+    expect(await field("Authorization URI").inputValue()).toBe("");
+    await field("OpenID Configuration URL").fill("not a url");
+    await button("Get OpenID Configuration").click();
+    await until("the bad URL message", async () => /This URL cannot be used/.test((await result.textContent()) ?? ""));
+    expect(await svc.ctx.db.selectFrom("apps").select("id").execute()).toEqual([]);
+  });
+
+  it("keeps the values and shows the error beside the field when Save is refused", async () => {
+    await page.goto(`${svc.origin}/apps/new`);
+    await field("Name").fill("Acme ID");
+    await field("Token URI").fill("not a url");
+    await button("Save").click();
+    await page.waitForLoadState();
+    expect(await field("Name").inputValue()).toBe("Acme ID");
+    expect(await field("Token URI").inputValue()).toBe("not a url");
+    expect(await page.locator("#f-tokenEndpoint-error").textContent()).toMatch(/http\(s\) URL/);
+    expect(await field("Token URI").getAttribute("aria-invalid")).toBe("true");
+    expect(await svc.ctx.db.selectFrom("apps").select("id").execute()).toEqual([]);
+  });
+
+  it("fills the endpoints with Get OpenID Configuration, saves, and shows the Redirect URI", async () => {
+    await page.goto(`${svc.origin}/apps/new`);
+    await field("Name").fill("Acme ID");
+    await field("OpenID Configuration URL").fill(op.endpoints.discovery);
+    await button("Get OpenID Configuration").click();
+    await until("the endpoints to fill", async () => (await field("Authorization URI").inputValue()) === op.endpoints.authorization);
+    expect(await field("Token URI").inputValue()).toBe(op.endpoints.token);
+    expect(await field("Revocation URI").inputValue()).toBe(op.endpoints.revocation);
+    expect(await field("Userinfo URI").inputValue()).toBe(op.endpoints.userinfo);
+    expect(await page.locator("#discovery-result").textContent()).toContain(op.issuer);
+    expect(await svc.ctx.db.selectFrom("apps").select("id").execute()).toEqual([]); // not saved yet
+    await button("Save").click();
+    await page.waitForURL(`${svc.origin}/apps/acme-id?saved=1`);
+    expect(await field("Redirect URI").inputValue()).toBe(`${svc.origin}/oauth/callback/acme-id`);
+    expect(await field("Redirect URI").getAttribute("readonly")).not.toBeNull();
+    await button("Copy").click();
+    await until("the copy confirmation", async () => (await page.locator("#copy-status").textContent()) === "Copied.");
+  });
+
+  it("saves the client id, secret, scopes and extra parameters; the secret is only marked as set", async () => {
+    await field("Client ID").fill("ui-client");
+    await field("Client Secret").fill(SECRET);
+    await field("Scopes").fill("openid email profile offline_access");
+    await field("Extra parameters").fill("prompt=consent\nui_locales=en");
+    await field("API base URL").fill(`${op.issuer}/resource`);
+    await button("Save").click();
+    await page.waitForURL(`${svc.origin}/apps/acme-id?saved=1`);
+    expect(await field("Client ID").inputValue()).toBe("ui-client");
+    expect(await field("Client Secret").inputValue()).toBe("");
+    expect(await page.locator("#secret-set").textContent()).toBe("set");
+    expect(await field("Extra parameters").inputValue()).toBe("prompt=consent\nui_locales=en");
+    const row = await svc.ctx.db.selectFrom("apps").selectAll().where("id", "=", "acme-id").executeTakeFirstOrThrow();
+    expect(row.client_secret).not.toBeNull();
+    expect(row.client_secret).not.toContain(SECRET);
+    expect(JSON.parse(row.scopes)).toEqual(["openid", "email", "profile", "offline_access"]);
+    expect(JSON.parse(row.extra_params)).toEqual({ prompt: "consent", ui_locales: "en" });
+    expect(row.authorization_endpoint).toBe(op.endpoints.authorization);
+    await page.screenshot({ path: `${SHOTS}app-form.png`, fullPage: true });
+
+    // Saving again with the secret left blank keeps it.
+    await field("Scopes").fill("openid email profile offline_access");
+    await button("Save").click();
+    await page.waitForURL(`${svc.origin}/apps/acme-id?saved=1`);
+    const again = await svc.ctx.db.selectFrom("apps").select("client_secret").where("id", "=", "acme-id").executeTakeFirstOrThrow();
+    expect(again.client_secret).toBe(row.client_secret);
+  });
+
+  it("connects in a new tab through the provider's login and consent", async () => {
+    const [popup] = await Promise.all([page.waitForEvent("popup"), button("Connect to Acme ID").click()]);
+    popup.setDefaultTimeout(10_000);
+    await popup.waitForLoadState();
+    expect(popup.url().startsWith(op.issuer)).toBe(true);
+    await popup.locator('input[name="login"]').fill("alice");
+    await popup.locator('input[name="password"]').fill("anything");
+    await popup.getByRole("button", { name: "Sign-in" }).click();
+    await popup.getByRole("button", { name: "Continue" }).click();
+    await popup.waitForURL(`${svc.origin}/apps/acme-id?connected=acme-id`);
+    const rows = await svc.ctx.db.selectFrom("connections").selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.account_email).toBe("alice@example.test");
+    await popup.close();
+    await page.reload();
+    expect(await page.locator("#app-connections-title + table").textContent()).toContain("alice@example.test");
+    expect(await page.locator("#app-events-title + table").textContent()).toContain("connection.created");
+  });
+
+  it("shows the connection on / with status, account, scopes and expiry, and disconnects it", async () => {
+    await page.goto(`${svc.origin}/`);
+    const item = page.locator("li", { has: page.getByRole("heading", { name: /Acme ID/ }) }).filter({ has: button("Disconnect") });
+    const text = (await item.textContent()) ?? "";
+    expect(text).toContain("Connected");
+    expect(text).toContain("alice@example.test");
+    expect(text).toContain("openid");
+    expect(text).toMatch(/Expires\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(await button("Connect to Acme ID").count()).toBe(1);
+    await page.screenshot({ path: `${SHOTS}home.png`, fullPage: true });
+    await button("Disconnect").click();
+    await page.waitForURL(`${svc.origin}/?disconnected=acme-id`);
+    expect(await page.getByRole("status").first().textContent()).toContain("Disconnected from Acme ID");
+    expect(await svc.ctx.db.selectFrom("connections").select("id").execute()).toEqual([]);
+  });
+
+  it("never puts the client secret into a page, nor the log", () => {
+    expect(pagesSeen.length).toBeGreaterThan(8);
+    for (const html of pagesSeen) expect(html).not.toContain(SECRET);
+    expect(svc.logs.text()).not.toContain(SECRET);
+    expect(svc.logs.text()).not.toContain(ADMIN.password);
+  });
+});
