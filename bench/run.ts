@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   "refresher-throughput": () => import("./refresher-throughput.ts"),
   "connections-memory": () => import("./connections-memory.ts"),
   "token-read-latency": () => import("./token-read-latency.ts"),
+  "connect-flow": () => import("./connect-flow.ts"),
 };
 
 const wanted = process.argv.slice(2);
