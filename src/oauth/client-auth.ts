@@ -6,6 +6,7 @@ import type { App } from "../apps/app-store.ts";
 import { openClientSecret } from "../apps/app-service.ts";
 import { AppError } from "../errors/problem.ts";
 import type { OAuthContext } from "./grants.ts";
+import { ID_TOKEN_ALGORITHMS } from "./id-token.ts";
 import { expectedIssuer, hasFixedIssuer } from "./issuer.ts";
 
 // oauth4webapi requires an issuer string; a plain OAuth 2 provider (GitHub, Slack) has none.
@@ -20,6 +21,9 @@ export function authorizationServerFor(app: App): oauth.AuthorizationServer {
     issuer: app.issuer ?? NO_ISSUER,
     // RFC 9207 §3: only meaningful when we know the issuer to compare with.
     authorization_response_iss_parameter_supported: hasFixedIssuer(app) && app.issParameterSupported,
+    // oauth4webapi assumes RS256 for ID tokens unless told; we accept the asymmetric algorithms
+    // validateIdToken verifies (ES256 and EdDSA providers exist).
+    id_token_signing_alg_values_supported: ID_TOKEN_ALGORITHMS,
   };
   if (!hasFixedIssuer(app)) {
     // See issuer.ts: a templated issuer is filled from the token's tid; with none, any iss

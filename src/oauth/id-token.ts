@@ -7,7 +7,7 @@ import type { App } from "../apps/app-store.ts";
 import { AppError } from "../errors/problem.ts";
 import type { OAuthContext } from "./grants.ts";
 import { expectedIssuer } from "./issuer.ts";
-import { providerFetch } from "./provider-fetch.ts";
+import { providerFetch, unavailableFailure } from "./provider-fetch.ts";
 import { ProviderFailure } from "./provider-failure.ts";
 
 /**
@@ -15,7 +15,7 @@ import { ProviderFailure } from "./provider-failure.ts";
  * the asymmetric ones only. `none` is never a signature, and an HS* token would be checked with
  * the client secret, which a JWKS never holds, so both fail here by name rather than by accident.
  */
-const SIGNATURE_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+export const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
 /** Seconds of clock difference tolerated on exp/iat (OIDC Core §3.1.3.7 steps 9-10 allow some). */
 const CLOCK_TOLERANCE_S = 30;
@@ -37,7 +37,13 @@ function keySetFor(ctx: OAuthContext, app: App, jwksUri: string): CachedJwks["ke
     const created: CachedJwks = {
       fetch: providerFetch(ctx),
       keys: jose.createRemoteJWKSet(new URL(jwksUri), {
-        [jose.customFetch]: (url, init) => created.fetch(url, init),
+        // A 429/5xx from the JWKS endpoint is the provider being unavailable, not a bad token.
+        [jose.customFetch]: async (url, init) => {
+          const response = await created.fetch(url, init);
+          const unavailable = unavailableFailure(response, ctx.clock, "the JWKS endpoint");
+          if (unavailable) throw unavailable;
+          return response;
+        },
         // An unknown kid always triggers one refetch (jose dedupes concurrent ones): ID tokens
         // only reach us from the token endpoint, so this cannot be driven by a stranger.
         cooldownDuration: 0,
@@ -64,7 +70,7 @@ export async function validateIdToken(
     // OIDC Core §3.1.3.7 step 2: iss MUST exactly match the issuer (issuer.ts: which one).
     const issuer = expectedIssuer(app, jose.decodeJwt(idToken));
     ({ payload: claims } = await jose.jwtVerify(idToken, keySetFor(ctx, app, app.jwksUri), {
-      algorithms: SIGNATURE_ALGORITHMS,
+      algorithms: ID_TOKEN_ALGORITHMS,
       ...(issuer === null ? {} : { issuer }),
       // Step 3: aud MUST contain our client_id.
       audience: app.clientId,

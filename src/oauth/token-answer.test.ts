@@ -361,3 +361,17 @@ describe("an oversized answer", () => {
     expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "bad_answer", message: "the token endpoint answered more than 262144 bytes" });
   });
 });
+
+describe("a redirecting token endpoint", () => {
+  it("is a bad answer, and the redirect is not followed with the credentials", async () => {
+    /** Sends every request elsewhere, as a moved or misconfigured endpoint does. */
+    const f = await fake((req, res) => {
+      if (req.path === "/moved") return sendJson(res, 200, { access_token: ACCESS, token_type: "Bearer" });
+      res.writeHead(302, { location: "/moved" });
+      res.end();
+    });
+    const failure = await failureOf(refreshGrant(ctx, appAt(f, { clientSecret: SECRET }), "r"));
+    expect(failure).toMatchObject({ kind: "bad_answer", status: 302 });
+    expect(f.requests.map((r) => r.path)).toEqual(["/token"]);
+  });
+});

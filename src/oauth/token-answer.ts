@@ -49,6 +49,12 @@ function encodeTokenRequest(app: App, init: { body: unknown; headers: Record<str
 export async function normaliseTokenAnswer(app: App, response: Response, clock: Clock): Promise<Response> {
   const unavailable = unavailableFailure(response, clock, "the token endpoint");
   if (unavailable) throw unavailable;
+  // Token requests carry credentials, so redirects are not followed (oauth4webapi asks fetch
+  // for redirect: "manual"); a redirect is a misconfigured endpoint, not an answer.
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw badAnswer(`the token endpoint answered a redirect (HTTP ${response.status}); check the app's token endpoint`, response.status);
+  }
   const body = await readAnswerBody(response, "the token endpoint");
   const failure = failureInAnswer(body, response.status);
   if (failure) throw failure;
