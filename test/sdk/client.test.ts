@@ -1,28 +1,20 @@
 // The SDK against a real running service on a real port, on both databases: every method whose
 // route exists, with the answers and the problems a host app sees.
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveConnection } from "../../src/connections/connection-service.ts";
 import { ConnectedApps, ConnectedAppsError, ConnectedAppsNetworkError, type App } from "../../src/sdk/index.ts";
 import { dialects } from "../support/databases.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
+import { freePort } from "./free-port.ts";
 
 const CLIENT_SECRET = "sentinel-sdk-client-secret-91c2";
 const ACCESS_TOKEN = "sentinel-sdk-access-token-5e7a";
 const REFRESH_TOKEN = "sentinel-sdk-refresh-token-0d44";
 // A host app's user id with every character that must be encoded in a path segment.
 const ODD_USER = "tenant/7 user?x=1#frag%2F@example.com";
-
-/** A loopback port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 async function rejection(p: Promise<unknown>): Promise<ConnectedAppsError> {
   try {
@@ -198,7 +190,7 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
     });
 
     it("maps an unreachable provider to 503 provider_unavailable", async () => {
-      expect(await rejection(ca.discovery(`http://127.0.0.1:${await closedPort()}`))).toMatchObject({ code: "provider_unavailable", status: 503 });
+      expect(await rejection(ca.discovery(`http://127.0.0.1:${await freePort()}`))).toMatchObject({ code: "provider_unavailable", status: 503 });
     });
   });
 
@@ -389,7 +381,7 @@ describe.each(dialects)("SDK against a running service on %s", (dialect) => {
 
   describe("the service unreachable", () => {
     it("throws ConnectedAppsNetworkError, not a ConnectedAppsError", async () => {
-      const down = new ConnectedApps({ baseUrl: `http://127.0.0.1:${await closedPort()}`, apiKey: svc.apiKey });
+      const down = new ConnectedApps({ baseUrl: `http://127.0.0.1:${await freePort()}`, apiKey: svc.apiKey });
       await expect(down.apps.list()).rejects.toBeInstanceOf(ConnectedAppsNetworkError);
     });
   });

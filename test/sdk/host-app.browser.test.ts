@@ -1,7 +1,6 @@
 // The example host app end to end in Chromium (issue 8), on both databases: sign in at the host
 // app, Connect to Acme through a connect session and oidc-provider's login and consent, land back
 // at the host app connected, and call the provider's API through the proxy as that user.
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,18 +12,10 @@ import { launchBrowser, type TestBrowser } from "../support/browser.ts";
 import { dialects } from "../support/databases.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
+import { freePort } from "./free-port.ts";
 
 const CLIENT_SECRET = "sentinel-host-e2e-client-secret-41d0";
 const WEBHOOK_SECRET = "sentinel-host-e2e-webhook-secret-c3b7";
-
-/** A loopback port that was free a moment ago, for a server whose URL must be known before it starts. */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 describe.each(dialects)("example host app in Chromium on %s", (dialect) => {
   let oidc: TestOidcProvider;
