@@ -243,6 +243,16 @@ describe("answers that are not tokens", () => {
     expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "grant_invalid", oauthError: "invalid_client", message: "invalid_client" });
   });
 
+  it("an error member wins over an access_token in the same answer", async () => {
+    const f = await fake((_req, res) => sendJson(res, 200, { access_token: ACCESS, token_type: "Bearer", error: "invalid_grant" }));
+    expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "grant_invalid", oauthError: "invalid_grant" });
+  });
+
+  it("an error given as an object is read by its code and message", async () => {
+    const f = await fake((_req, res) => sendJson(res, 200, { error: { code: "invalid_grant", message: "refresh token expired" } }));
+    expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "grant_invalid", message: "refresh token expired" });
+  });
+
   it("another OAuth error is a bad answer", async () => {
     const f = await fake((_req, res) => sendJson(res, 400, { error: "invalid_scope", error_description: "no such scope" }));
     expect(await failureOf(refreshGrant(ctx, appAt(f), "r"))).toMatchObject({ kind: "bad_answer", oauthError: "invalid_scope" });

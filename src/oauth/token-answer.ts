@@ -105,7 +105,8 @@ const TRANSIENT_ERRORS = new Set(["temporarily_unavailable", "server_error", "sl
  * them with 200) or `ok: false` (Slack). Null when the answer is not an error.
  */
 export function failureInAnswer(body: Record<string, unknown>, status: number): ProviderFailure | null {
-  if ((body.error === undefined || body.error === null) && body.ok !== false) return null;
+  const hasError = (typeof body.error === "string" && body.error !== "") || (typeof body.error === "object" && body.error !== null);
+  if (!hasError && body.ok !== false) return null;
   const { code, description } = describeError(body);
   const message = description ? `${code}: ${description}` : code;
   const opts = { oauthError: code, status };
