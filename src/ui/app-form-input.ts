@@ -4,6 +4,8 @@
 import type { z } from "zod";
 import { createAppBody, patchAppBody, type CreateAppBody, type PatchAppBody } from "../apps/app-schema.ts";
 import type { App } from "../apps/app-store.ts";
+import { applyTemplate } from "../apps/templates/index.ts";
+import { AppError } from "../errors/problem.ts";
 
 /** Inputs holding one text value each, in the order the page shows them. */
 export const TEXT_FIELDS = [
@@ -154,6 +156,17 @@ export function createBodyFrom(posted: PostedForm): BodyResult<CreateAppBody> {
   if (posted.values.template !== "") {
     fields.template = posted.values.template;
     if (Object.keys(posted.values.templateParams).length) fields.templateParams = posted.values.templateParams;
+    // What the picker filled in and the admin left alone stays the template's, not an explicit
+    // field: createApp then neither fetches the template's discovery URL nor pins its auth method.
+    try {
+      const given = applyTemplate(posted.values.template, posted.values.templateParams) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(given)) {
+        if (k in fields && JSON.stringify(fields[k]) === JSON.stringify(v)) delete fields[k];
+      }
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      errors.template = err.detail;
+    }
   }
   if (!fields.name && !fields.template) errors.name = "Give the app a name.";
   const parsed = createAppBody.safeParse(fields);

@@ -5,6 +5,7 @@ import type { SignedIn } from "../accounts/web-session.ts";
 import { createApp, getApp, redirectUriFor, updateApp } from "../apps/app-service.ts";
 import type { App } from "../apps/app-store.ts";
 import { listTemplates } from "../apps/templates/index.ts";
+import { loadTemplates } from "../apps/templates/template-file.ts";
 import { listConnections } from "../connections/connection-service.ts";
 import type { Context } from "../context.ts";
 import { discoverProvider } from "../discovery/discover.ts";
@@ -14,7 +15,7 @@ import { createBodyFrom, emptyValues, fieldOf, patchBodyFrom, readPostedForm, va
 import { html } from "./html.ts";
 import { notice } from "./layout.ts";
 import { refusalPage } from "./pages/account-pages.ts";
-import { appFormPage } from "./pages/app-form-page.ts";
+import { appFormPage, type PickerTemplate } from "./pages/app-form-page.ts";
 import { passesCsrf, requireAdmin, sendPage } from "./page-guard.ts";
 import { recentEventsOfApp } from "./recent-events.ts";
 
@@ -63,7 +64,13 @@ function fillFromMetadata(values: FormValues, m: ProviderMetadata): number {
 }
 
 export function appFormRoutes(ctx: Context): FastifyPluginAsync {
-  const templates = listTemplates();
+  // GET /api/v1/templates' list, plus each parameter's default and description (which that
+  // list leaves out), so the picker can fill URLs before the admin types a parameter.
+  const paramsOf = new Map(loadTemplates().map((t) => [t.id, t.params]));
+  const templates: PickerTemplate[] = listTemplates().map((t) => ({
+    ...t,
+    params: (paramsOf.get(t.id) ?? []).map((p) => ({ name: p.name, default: p.default ?? null, description: p.description })),
+  }));
 
   async function render(reply: FastifyReply, signedIn: SignedIn, app: App | undefined, values: FormValues, errors: FieldErrors, status: number, flash: ReturnType<typeof notice> | null = null) {
     return sendPage(

@@ -5,6 +5,7 @@
 // go to docs/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import { createUser } from "../../src/accounts/user-service.ts";
 import { launchBrowser, type TestBrowser } from "../support/browser.ts";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.ts";
 import type { TestService } from "../support/test-service.ts";
@@ -186,10 +187,69 @@ describe("web UI in Chromium (sqlite)", () => {
     expect(text).toMatch(/Expires\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
     expect(await button("Connect to Acme ID").count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}home.png`, fullPage: true });
+
+    // A connection whose refresh token was refused says so and offers Reconnect.
+    await svc.ctx.db.updateTable("connections").set({ status: "needs_reconnect", last_error: "invalid_grant: grant revoked" }).execute();
+    await page.reload();
+    const stale = (await item.textContent()) ?? "";
+    expect(stale).toContain("Needs reconnecting");
+    expect(stale).toContain("invalid_grant: grant revoked");
+    expect(await item.getByRole("button", { name: "Reconnect", exact: true }).count()).toBe(1);
+    expect(await item.locator("form[action='/connect/acme-id']").getAttribute("method")).toBe("get");
     await button("Disconnect").click();
     await page.waitForURL(`${svc.origin}/?disconnected=acme-id`);
     expect(await page.getByRole("status").first().textContent()).toContain("Disconnected from Acme ID");
     expect(await svc.ctx.db.selectFrom("connections").select("id").execute()).toEqual([]);
+  });
+
+  it("fills the form from a template, its parameter in the URLs", async () => {
+    await page.goto(`${svc.origin}/apps/new`);
+    await page.getByLabel("Start from a template").selectOption("microsoft");
+    await until("the template to fill", async () => (await field("Name").inputValue()) === "Microsoft");
+    expect(await field("Authorization URI").inputValue()).toBe("https://login.microsoftonline.com/common/oauth2/v2.0/authorize");
+    expect(await field("Scopes").inputValue()).toContain("offline_access");
+    await page.getByLabel("Template parameter tenant").fill("contoso.onmicrosoft.com");
+    expect(await field("Token URI").inputValue()).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    await field("Client ID").fill("ms-client");
+    await button("Save").click();
+    await page.waitForURL(`${svc.origin}/apps/microsoft?saved=1`);
+    const row = await svc.ctx.db.selectFrom("apps").selectAll().where("id", "=", "microsoft").executeTakeFirstOrThrow();
+    expect(row.template).toBe("microsoft");
+    expect(row.token_endpoint).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+  });
+
+  it("refuses a form post without its CSRF token (403 page), changing nothing", async () => {
+    await page.goto(`${svc.origin}/apps/acme-id`);
+    await page.evaluate(() => document.querySelector<HTMLInputElement>('#app-form input[name="_csrf"]')!.remove());
+    await field("Name").fill("Renamed");
+    await button("Save").click();
+    await page.waitForLoadState();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Request refused");
+    const row = await svc.ctx.db.selectFrom("apps").select("name").where("id", "=", "acme-id").executeTakeFirstOrThrow();
+    expect(row.name).toBe("Acme ID");
+  });
+
+  it("a wrong password shows an error and stores no session; a non-admin gets 403 at /apps/new", async () => {
+    await createUser(svc.ctx, { email: "member@example.test", password: ADMIN.password });
+    const other = await browser.newContext();
+    const p = await other.newPage();
+    p.setDefaultTimeout(10_000);
+    await p.goto(`${svc.origin}/login`);
+    await p.getByLabel("Email", { exact: true }).fill("member@example.test");
+    await p.getByLabel("Password", { exact: true }).fill("wrong password");
+    await p.getByRole("button", { name: "Sign in", exact: true }).click();
+    await p.waitForLoadState();
+    expect(await p.getByRole("alert").textContent()).toContain("The email or password is not right.");
+    const member = await svc.ctx.db.selectFrom("users").select("id").where("email", "=", "member@example.test").executeTakeFirstOrThrow();
+    expect(await svc.ctx.db.selectFrom("web_sessions").select("id_hash").where("user_id", "=", member.id).execute()).toEqual([]);
+    await p.getByLabel("Password", { exact: true }).fill(ADMIN.password);
+    await p.getByRole("button", { name: "Sign in", exact: true }).click();
+    await p.waitForURL(`${svc.origin}/`);
+    expect(await p.getByRole("link", { name: "New app" }).count()).toBe(0);
+    const res = await p.goto(`${svc.origin}/apps/new`);
+    expect(res?.status()).toBe(403);
+    expect(await p.getByRole("alert").textContent()).toContain("Only administrators");
+    await other.close();
   });
 
   it("never puts the client secret into a page, nor the log", () => {

@@ -100,18 +100,26 @@ function renderParams() {
     const wrap = document.createElement("div");
     wrap.className = "field";
     const label = document.createElement("label");
-    label.htmlFor = `tp-${p}`;
-    label.textContent = `Template parameter ${p}`;
+    label.htmlFor = `tp-${p.name}`;
+    label.textContent = `Template parameter ${p.name}`;
     const el = document.createElement("input");
     el.type = "text";
-    el.id = `tp-${p}`;
-    el.name = `templateParam.${p}`;
-    el.dataset.param = p;
+    el.id = `tp-${p.name}`;
+    el.name = `templateParam.${p.name}`;
+    el.dataset.param = p.name;
+    el.placeholder = p.default ?? "";
+    el.setAttribute("aria-describedby", `tp-${p.name}-hint`);
     el.addEventListener("input", applyTemplate);
-    wrap.append(label, el);
+    const hint = document.createElement("p");
+    hint.className = "hint";
+    hint.id = `tp-${p.name}-hint`;
+    hint.textContent = p.description;
+    wrap.append(label, el, hint);
     paramsBox.append(wrap);
   }
 }
+
+for (const el of paramsBox?.querySelectorAll("input") ?? []) el.addEventListener("input", applyTemplate);
 
 picker?.addEventListener("change", () => {
   renderParams();

@@ -35,7 +35,7 @@ export function setupPage(form: CredentialsForm): string {
     { title: "Set up" },
     html`<section class="card auth-card" aria-labelledby="setup-title">
 <h1 id="setup-title">Welcome</h1>
-<p class="lead">No account exists yet. Create the first administrator: it can register Connected Apps and add people.</p>
+<p class="lead">No account exists yet. Create the first administrator: it registers the Connected Apps that people connect their accounts to.</p>
 ${form.error ? notice("error", form.error) : null}
 <form method="post" action="/setup" novalidate>
 ${credentialFields(form, "new-password")}

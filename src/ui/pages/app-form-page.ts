@@ -3,7 +3,6 @@
 // aria-describedby. The client secret is never written into the page: only whether one is set.
 import type { App } from "../../apps/app-store.ts";
 import type { SignedIn } from "../../accounts/web-session.ts";
-import type { TemplateSummary } from "../../apps/templates/index.ts";
 import type { Connection } from "../../connections/connection-service.ts";
 import type { FieldErrors, FormValues, TextField } from "../app-form-input.ts";
 import { html, jsonScript, type SafeHtml } from "../html.ts";
@@ -16,6 +15,15 @@ export interface RecentEvent {
   createdAt: number;
 }
 
+/** A template as the picker needs it: its defaults, and each parameter's default and meaning. */
+export interface PickerTemplate {
+  id: string;
+  name: string;
+  docsUrl: string;
+  params: Array<{ name: string; default: string | null; description: string }>;
+  defaults: Record<string, unknown>;
+}
+
 export interface AppFormView {
   signedIn: SignedIn;
   /** Undefined on /apps/new. */
@@ -24,7 +32,7 @@ export interface AppFormView {
   values: FormValues;
   errors: FieldErrors;
   flash?: SafeHtml | null;
-  templates: TemplateSummary[];
+  templates: PickerTemplate[];
   connections: Connection[];
   events: RecentEvent[];
 }
@@ -80,8 +88,8 @@ function templatePicker(view: AppFormView): SafeHtml {
   </select>
   <p class="hint" id="f-template-hint">Fills the form with a provider's endpoints, scopes and quirks; you can change any of it.</p>
   ${error ? html`<p class="error" id="f-template-error">${error}</p>` : null}
-  <div id="template-params">${Object.entries(view.values.templateParams).map(
-    ([k, v]) => html`<div class="field"><label for="tp-${k}">Template parameter ${k}</label><input id="tp-${k}" name="templateParam.${k}" type="text" value="${v}"></div>`,
+  <div id="template-params">${(view.templates.find((t) => t.id === view.values.template)?.params ?? []).map(
+    (p) => html`<div class="field"><label for="tp-${p.name}">Template parameter ${p.name}</label><input id="tp-${p.name}" name="templateParam.${p.name}" type="text" data-param="${p.name}" value="${view.values.templateParams[p.name] ?? ""}" placeholder="${p.default ?? ""}" aria-describedby="tp-${p.name}-hint"><p class="hint" id="tp-${p.name}-hint">${p.description}</p></div>`,
   )}</div>
 </div>
 ${jsonScript("templates-data", view.templates)}`;
