@@ -71,12 +71,12 @@ describe.each(dialects)("connect flow in a browser on %s", (dialect) => {
       method: "POST",
       url: "/api/v1/apps",
       headers: svc.headers,
-      payload: { id: "acme", name: "Acme", ...provider.appFields({ clientId: "connect-client" }), clientSecret: CLIENT_SECRET, scopes: ["openid", "email", "profile", "offline_access"] },
+      payload: { id: "acme", name: "Acme", discoveryUrl: provider.endpoints.discovery, clientId: "connect-client", clientSecret: CLIENT_SECRET, scopes: ["openid", "email", "profile", "offline_access"] },
     });
     expect(created.statusCode, created.body).toBe(201);
-    // What discovery of oidc-provider records (RFC 9207 §3, PKCE methods), set directly so this
-    // suite does not depend on the discovery code.
-    await svc.ctx.db.updateTable("apps").set({ iss_parameter_supported: 1, code_challenge_methods: JSON.stringify(["S256"]) }).where("id", "=", "acme").execute();
+    // Discovery recorded what the callback enforces: RFC 9207 iss and PKCE S256.
+    const app = await svc.ctx.db.selectFrom("apps").select(["iss_parameter_supported", "code_challenge_methods", "issuer"]).where("id", "=", "acme").executeTakeFirstOrThrow();
+    expect(app).toEqual({ iss_parameter_supported: 1, code_challenge_methods: JSON.stringify(["S256"]), issuer: provider.issuer });
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -106,6 +106,13 @@ describe.each(dialects)("connect flow in a browser on %s", (dialect) => {
     await page.locator('input[name="password"]').fill("any-password");
     await page.getByRole("button", { name: "Sign-in" }).click();
     await page.getByRole("button", { name: "Continue" }).waitFor();
+  }
+
+  /** Opens a connect link in `page`'s browser (its cookie jar), consents headlessly, and answers the authorization response URL. */
+  async function authorizationResponse(page: Page, userId: string): Promise<URL> {
+    const opened = await page.context().request.get(await mint(userId, `${host.url}/after`), { maxRedirects: 0 });
+    expect(opened.status()).toBe(302);
+    return provider.authorize(opened.headers()["location"]!);
   }
 
   it("connects through a connect session and lands on returnTo with connected=acme; the token works at the provider", { timeout: 60_000 }, async () => {
@@ -171,11 +178,8 @@ describe.each(dialects)("connect flow in a browser on %s", (dialect) => {
 
   it("the callback opened in another browser is refused (browser_mismatch) and stores nothing; the first browser can still finish", { timeout: 60_000 }, async () => {
     const page = await newPage();
-    // Open the link through the first browser's own cookie jar, stopping at the redirect to the
-    // provider; sign in and consent headlessly; then take the authorization response elsewhere.
-    const opened = await page.context().request.get(await mint("host-user-moved", `${host.url}/after`), { maxRedirects: 0 });
-    expect(opened.status()).toBe(302);
-    const callbackUrl = await provider.authorize(opened.headers()["location"]!);
+    // Started in the first browser; the authorization response is then taken elsewhere.
+    const callbackUrl = await authorizationResponse(page, "host-user-moved");
     expect(callbackUrl.origin + callbackUrl.pathname).toBe(`${publicUrl}/oauth/callback/acme`);
 
     const otherPage = await newPage();
@@ -190,6 +194,30 @@ describe.each(dialects)("connect flow in a browser on %s", (dialect) => {
     expect(new URL(page.url()).searchParams.get("connected")).toBe("acme");
     await page.context().close();
     expect(await connectionOf("host-user-moved")).toBeDefined();
+  });
+
+  it("a replayed authorization response in the same browser lands with error=invalid_state; the connection is made once", { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    const response = await authorizationResponse(page, "host-user-replay");
+    await page.goto(response.toString());
+    await page.waitForURL((u) => u.origin === host.url && u.searchParams.has("connected"));
+    await page.goto(response.toString());
+    await page.waitForURL((u) => u.origin === host.url && u.searchParams.has("error"));
+    expect(new URL(page.url()).searchParams.get("error")).toBe("invalid_state");
+    await page.context().close();
+    expect(await svc.ctx.db.selectFrom("events").select("type").where("user_id", "=", "host-user-replay").execute()).toEqual([{ type: "connection.created" }]);
+  });
+
+  it("an authorization response whose iss was changed lands with error=invalid_issuer and stores nothing", { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    const response = await authorizationResponse(page, "host-user-mixup");
+    expect(response.searchParams.get("iss")).toBe(provider.issuer);
+    response.searchParams.set("iss", "http://127.0.0.1:1/other-issuer");
+    await page.goto(response.toString());
+    await page.waitForURL((u) => u.origin === host.url);
+    expect(new URL(page.url()).searchParams.get("error")).toBe("invalid_issuer");
+    await page.context().close();
+    expect(await connectionOf("host-user-mixup")).toBeUndefined();
   });
 
   it("logs no token, code or client secret", () => {
