@@ -56,14 +56,14 @@ describe.each(dialects)("connect callback checks on %s", (dialect) => {
   }
 
   /** Mints a connect session for a new user and opens it, as the user's browser would. */
-  async function start(opts: { returnTo?: string | null } = {}): Promise<Started> {
-    const userId = `user-${++users}`;
+  async function start(opts: { returnTo?: string | null; cookie?: string; userId?: string } = {}): Promise<Started> {
+    const userId = opts.userId ?? `user-${++users}`;
     const returnTo = opts.returnTo === undefined ? RETURN_TO : opts.returnTo;
     const minted = await svc.server.inject({ method: "POST", url: "/api/v1/connect-sessions", headers: svc.headers, payload: { appId: "acme", userId, ...(returnTo ? { returnTo } : {}) } });
     expect(minted.statusCode, minted.body).toBe(201);
     const link = new URL(minted.json().url);
     sentinels.push(link.searchParams.get("session")!);
-    const opened = await svc.server.inject({ method: "GET", url: link.pathname + link.search });
+    const opened = await svc.server.inject({ method: "GET", url: link.pathname + link.search, headers: opts.cookie ? { cookie: opts.cookie } : {} });
     expect(opened.statusCode, opened.body).toBe(302);
     const authorizationUrl = new URL(opened.headers.location as string);
     const setCookie = String(opened.headers["set-cookie"]);
@@ -188,6 +188,31 @@ describe.each(dialects)("connect callback checks on %s", (dialect) => {
     // OIDC Core §3.1.3.3: an answer to an openid request carries an ID token; without one it is unusable.
     expect(errorIn(res.headers.location)).toBe("provider_error");
     await expectNothingStored(s);
+  });
+
+  it("two flows started in one browser (two tabs) share its binding cookie and both finish", async () => {
+    const first = await start();
+    const second = await start({ cookie: first.cookie });
+    expect(second.cookie).toBe(first.cookie);
+    provider.idToken = { nonce: first.nonce };
+    expect((await callback(goodQuery(first), first.cookie)).headers.location).toContain("connected=acme");
+    provider.idToken = { nonce: second.nonce };
+    expect((await callback(goodQuery(second), first.cookie)).headers.location).toContain("connected=acme");
+  });
+
+  it("reconnecting the same user replaces the tokens of the one connection", async () => {
+    const first = await start();
+    provider.idToken = { nonce: first.nonce };
+    await callback(goodQuery(first), first.cookie);
+    const before = (await connectionOf(first.userId))!;
+    const again = await start({ userId: first.userId });
+    provider.idToken = { nonce: again.nonce, name: "Alice Renamed" };
+    expect((await callback(goodQuery(again), again.cookie)).headers.location).toContain("connected=acme");
+    const rows = await svc.ctx.db.selectFrom("connections").selectAll().where("user_id", "=", first.userId).execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.id).toBe(before.id);
+    expect(rows[0]!.access_token).not.toBe(before.access_token);
+    expect(rows[0]!.account_name).toBe("Alice Renamed");
   });
 
   it("refuses a callback with no state: invalid_state, nothing stored", async () => {
