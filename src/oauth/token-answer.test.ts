@@ -354,6 +354,25 @@ describe("the token request", () => {
     expect(seen.headers.authorization).toMatch(/^Basic /);
   });
 
+  it("a provider echoing the refresh token or the secret in its error does not put them in the message", async () => {
+    /** Quotes the request back in error_description, as some endpoints do. */
+    const f = await fake((req, res) =>
+      sendJson(res, 400, { error: "invalid_grant", error_description: `bad token ${req.params.refresh_token} for secret ${req.params.client_secret}` }),
+    );
+    const failure = await failureOf(refreshGrant(ctx, appAt(f, { clientSecret: SECRET, tokenEndpointAuthMethod: "client_secret_post" }), REFRESH));
+    expect(failure.message).toBe("bad token [redacted] for secret [redacted]");
+  });
+
+  it("a provider echoing the Basic-authenticated secret does not put it in the message", async () => {
+    /** Quotes the decoded Authorization header back. */
+    const f = await fake((req, res) => {
+      const decoded = Buffer.from(req.headers.authorization!.slice(6), "base64").toString().split(":").map(decodeURIComponent);
+      sendJson(res, 401, { error: "invalid_client", error_description: `unknown client ${decoded[0]} / ${decoded[1]}` });
+    });
+    const failure = await failureOf(refreshGrant(ctx, appAt(f, { clientSecret: SECRET }), REFRESH));
+    expect(failure.message).toBe("unknown client client-1 / [redacted]");
+  });
+
   it("no failure message carries a token or the secret", async () => {
     const f = await fake((_req, res) => sendJson(res, 200, { token_type: "Bearer", refresh_token: REFRESH }));
     const failure = await failureOf(refreshGrant(ctx, appAt(f, { clientSecret: SECRET }), REFRESH));

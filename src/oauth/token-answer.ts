@@ -28,8 +28,33 @@ export function tokenEndpointFetch(ctx: OAuthContext, app: App) {
   const send = providerFetch(ctx);
   return async (url: string, init: { body: unknown; headers: Record<string, string>; method: string; redirect: "manual"; signal?: AbortSignal }) => {
     const response = await send(url, { ...init, ...encodeTokenRequest(app, init) });
-    return normaliseTokenAnswer(app, response, ctx.clock);
+    try {
+      return await normaliseTokenAnswer(app, response, ctx.clock);
+    } catch (err) {
+      throw withoutRequestSecrets(err, requestSecrets(init));
+    }
   };
+}
+
+/** Request members whose values must never reach a failure message, even when a provider echoes them. */
+const SECRET_REQUEST_MEMBERS = ["code", "code_verifier", "refresh_token", "client_secret"];
+
+function requestSecrets(init: { body: unknown; headers: Record<string, string> }): string[] {
+  const body = init.body instanceof URLSearchParams ? init.body : new URLSearchParams();
+  const secrets = SECRET_REQUEST_MEMBERS.map((name) => body.get(name) ?? "");
+  // RFC 6749 §2.3.1: client_secret_basic sends the form-urlencoded secret in the header.
+  const basic = /^Basic (.+)$/i.exec(init.headers.authorization ?? "")?.[1];
+  const password = basic ? Buffer.from(basic, "base64").toString("utf8").split(":")[1] : undefined;
+  if (password) secrets.push(decodeURIComponent(password.replaceAll("+", " ")));
+  return secrets.filter((s) => s.length >= 4);
+}
+
+// A provider's error_description is shown to admins and stored in lastError; some echo what
+// they were sent ("invalid refresh token <value>"), so the secrets of this request are cut out.
+function withoutRequestSecrets(err: unknown, secrets: string[]): unknown {
+  if (!(err instanceof ProviderFailure)) return err;
+  for (const secret of secrets) err.message = err.message.replaceAll(secret, "[redacted]");
+  return err;
 }
 
 // SPEC §4: `Accept: application/json` always (GitHub answers form-encoded without it), and
