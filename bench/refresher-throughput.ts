@@ -23,16 +23,7 @@ async function measure(fake: FakeTokenEndpoint, dialect: "sqlite" | "postgres", 
   try {
     for (let i = 0; i < instances; i++) contexts.push(await openContext(loadConfig(env), { log: createLogger("error"), metricsDefaults: false }));
     const ctx = contexts[0]!;
-    await createApp(ctx, {
-      id: "bench",
-      name: "Bench",
-      issuer: fake.url,
-      authorizationEndpoint: `${fake.url}/authorize`,
-      tokenEndpoint: fake.tokenEndpoint,
-      clientId: fake.clientId,
-      clientSecret: fake.clientSecret,
-      tokenEndpointAuthMethod: "client_secret_post",
-    });
+    await createApp(ctx, fake.appBody("bench"));
     for (let i = 0; i < CONNECTIONS; i++) {
       const g = fake.issue();
       await saveConnection(ctx, {

@@ -5,6 +5,7 @@
 import autocannon from "autocannon";
 import { nextRefreshAt, refreshSettings, setRefreshSettings } from "../src/connections/refresh-policy.ts";
 import { startRefresher } from "../src/connections/refresher.ts";
+import { createApp } from "../src/apps/app-service.ts";
 import { FakeTokenEndpoint } from "../test/connections/fake-token-endpoint.ts";
 import { benchService } from "./bench-service.ts";
 import { seedConnections } from "./seed-connections.ts";
@@ -16,21 +17,7 @@ const RATE = Number(process.env.CA_BENCH_RATE ?? 200);
 async function measure(fake: FakeTokenEndpoint, dialect: "sqlite" | "postgres", refreshing: boolean) {
   const svc = await benchService(dialect);
   try {
-    const created = await fetch(`${svc.url}/api/v1/apps`, {
-      method: "POST",
-      headers: svc.headers,
-      body: JSON.stringify({
-        id: "bench",
-        name: "Bench",
-        issuer: fake.url,
-        authorizationEndpoint: `${fake.url}/authorize`,
-        tokenEndpoint: fake.tokenEndpoint,
-        clientId: fake.clientId,
-        clientSecret: fake.clientSecret,
-        tokenEndpointAuthMethod: "client_secret_post",
-      }),
-    });
-    if (created.status !== 201) throw new Error(`creating the app answered ${created.status}`);
+    await createApp(svc.ctx, fake.appBody("bench"));
     setRefreshSettings(svc.ctx, { marginMs: 10_000, jitterMs: 2_000, refresherIntervalMs: 250, perAppConcurrency: 8 });
     const s = refreshSettings(svc.ctx);
     const now = Date.now();

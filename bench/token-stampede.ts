@@ -3,6 +3,7 @@
 // with the same reads of a valid token (no refresh) and with one bare refresh call to the same
 // loopback token endpoint: the stampede should cost about one refresh more. SQLite and PostgreSQL.
 import { saveConnection } from "../src/connections/connection-service.ts";
+import { createApp } from "../src/apps/app-service.ts";
 import { FakeTokenEndpoint } from "../test/connections/fake-token-endpoint.ts";
 import { benchService } from "./bench-service.ts";
 
@@ -29,21 +30,7 @@ export async function run(): Promise<void> {
     for (const dialect of ["sqlite", "postgres"] as const) {
       const svc = await benchService(dialect);
       try {
-        const created = await fetch(`${svc.url}/api/v1/apps`, {
-          method: "POST",
-          headers: svc.headers,
-          body: JSON.stringify({
-            id: "stampede",
-            name: "Stampede",
-            issuer: fake.url,
-            authorizationEndpoint: `${fake.url}/authorize`,
-            tokenEndpoint: fake.tokenEndpoint,
-            clientId: fake.clientId,
-            clientSecret: fake.clientSecret,
-            tokenEndpointAuthMethod: "client_secret_post",
-          }),
-        });
-        if (created.status !== 201) throw new Error(`creating the app answered ${created.status}`);
+        await createApp(svc.ctx, fake.appBody("stampede"));
         const rows = [];
         // Round -1 warms up the JIT and the pools and is not reported.
         for (let round = -1; round < ROUNDS; round++) {

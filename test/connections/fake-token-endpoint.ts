@@ -51,6 +51,21 @@ export class FakeTokenEndpoint {
     return `${this.url}/revoke`;
   }
 
+  /** The body that registers an app pointing at this endpoint (apps API, or createApp). */
+  appBody(id: string) {
+    return {
+      id,
+      name: id,
+      issuer: this.url,
+      authorizationEndpoint: `${this.url}/authorize`,
+      tokenEndpoint: this.tokenEndpoint,
+      revocationEndpoint: this.revocationEndpoint,
+      clientId: this.clientId,
+      clientSecret: this.clientSecret,
+      tokenEndpointAuthMethod: "client_secret_post" as const,
+    };
+  }
+
   /** A new grant, as a finished authorization-code exchange would give. */
   issue(): { accessToken: string; refreshToken: string; expiresIn: number } {
     const grantId = randomBytes(8).toString("hex");

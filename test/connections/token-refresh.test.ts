@@ -34,18 +34,7 @@ describe.each(dialects)("token refresh against a rotating token endpoint on %s",
       method: "POST",
       url: "/api/v1/apps",
       headers: svc.headers,
-      payload: {
-        id: "fake",
-        name: "Fake",
-        issuer: fake.url,
-        authorizationEndpoint: `${fake.url}/authorize`,
-        tokenEndpoint: fake.tokenEndpoint,
-        revocationEndpoint: fake.revocationEndpoint,
-        clientId: fake.clientId,
-        clientSecret: fake.clientSecret,
-        tokenEndpointAuthMethod: "client_secret_post",
-        scopes: ["read"],
-      },
+      payload: { ...fake.appBody("fake"), scopes: ["read"] },
     });
     expect(res.statusCode).toBe(201);
   });
