@@ -57,6 +57,12 @@ describe("revokeToken", () => {
     expect(await failureOf(revokeToken(ctx, app, "at", "access_token"))).toMatchObject({ kind: "grant_invalid" });
   });
 
+  it("an error quoting the token does not carry it into the message", async () => {
+    const { app } = await revocationAt((req, res) => sendJson(res, 400, { error: "invalid_request", error_description: `cannot revoke ${req.params.token}` }));
+    const err = (await failureOf(revokeToken(ctx, app, "sentinel-token-to-revoke", "access_token"))) as ProviderFailure;
+    expect(err.message).toBe("the provider answered invalid_request: cannot revoke [redacted]");
+  });
+
   it("a 404 without a body is a bad answer", async () => {
     const { app } = await revocationAt((_req, res) => {
       res.writeHead(404);

@@ -6,7 +6,7 @@ import type { OAuthContext } from "./grants.ts";
 import { providerFetch, unavailableFailure } from "./provider-fetch.ts";
 import { ProviderFailure } from "./provider-failure.ts";
 import { protocolFailure } from "./protocol-failure.ts";
-import { failureInAnswer, readAnswerBody } from "./token-answer.ts";
+import { failureInAnswer, readAnswerBody, withoutRequestSecrets } from "./token-answer.ts";
 
 /** RFC 7009 §2.1: revoke a token; resolves when the provider accepted or the app has no revocation endpoint. */
 export async function revokeToken(
@@ -37,6 +37,7 @@ export async function revokeToken(
       new ProviderFailure("bad_answer", `the revocation endpoint answered HTTP ${response.status}`, { status: response.status })
     );
   } catch (err) {
-    throw protocolFailure(err, "the revocation");
+    // An error text that quotes the token being revoked must not carry it on.
+    throw withoutRequestSecrets(protocolFailure(err, "the revocation"), [token]);
   }
 }

@@ -51,7 +51,7 @@ function requestSecrets(init: { body: unknown; headers: Record<string, string> }
 
 // A provider's error_description is shown to admins and stored in lastError; some echo what
 // they were sent ("invalid refresh token <value>"), so the secrets of this request are cut out.
-function withoutRequestSecrets(err: unknown, secrets: string[]): unknown {
+export function withoutRequestSecrets(err: unknown, secrets: string[]): unknown {
   if (!(err instanceof ProviderFailure)) return err;
   for (const secret of secrets) err.message = err.message.replaceAll(secret, "[redacted]");
   return err;
