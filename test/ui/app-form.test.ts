@@ -34,6 +34,9 @@ describe.each(dialects)("Connected App form on %s", (dialect) => {
   let member: FormClient;
   const pages: string[] = [];
 
+  /** POST /ui/discovery as the button's script does: session cookie, CSRF header, JSON body. */
+  const postDiscovery = (client: FormClient, url: string, headers: Record<string, string> = { "x-csrf-token": client.lastCsrf! }) =>
+    svc.server.inject({ method: "POST", url: "/ui/discovery", cookies: Object.fromEntries(client.cookies), headers: { "content-type": "application/json", ...headers }, payload: { url } });
   const appIds = async () => (await svc.ctx.db.selectFrom("apps").select("id").orderBy("id").execute()).map((r) => r.id);
 
   async function signIn(email: string): Promise<FormClient> {
@@ -205,52 +208,28 @@ describe.each(dialects)("Connected App form on %s", (dialect) => {
 
   it("fills the endpoints from discovery without saving (JSON endpoint behind the button)", async () => {
     await admin.get("/apps/new");
-    const res = await svc.server.inject({
-      method: "POST",
-      url: "/ui/discovery",
-      cookies: Object.fromEntries(admin.cookies),
-      headers: { "content-type": "application/json", "x-csrf-token": admin.lastCsrf!, origin: svc.config.publicUrl },
-      payload: { url: `${metadata.url}/.well-known/openid-configuration` },
-    });
+    const res = await postDiscovery(admin, `${metadata.url}/.well-known/openid-configuration`, { "x-csrf-token": admin.lastCsrf!, origin: svc.config.publicUrl });
     expect(res.statusCode).toBe(200);
     expect(res.json().metadata).toMatchObject({ issuer: metadata.url, authorizationEndpoint: `${metadata.url}/authorize`, tokenEndpoint: `${metadata.url}/token` });
     expect(await appIds()).toEqual(["acme-login"]);
   });
 
   it("refuses the discovery endpoint without the CSRF header, and to a non-admin", async () => {
-    const noToken = await svc.server.inject({ method: "POST", url: "/ui/discovery", cookies: Object.fromEntries(admin.cookies), headers: { "content-type": "application/json" }, payload: { url: metadata.url } });
+    const noToken = await postDiscovery(admin, metadata.url, {});
     expect(noToken.statusCode).toBe(403);
-    const notAdmin = await svc.server.inject({
-      method: "POST",
-      url: "/ui/discovery",
-      cookies: Object.fromEntries(member.cookies),
-      headers: { "content-type": "application/json", "x-csrf-token": member.lastCsrf! },
-      payload: { url: metadata.url },
-    });
+    const notAdmin = await postDiscovery(member, metadata.url);
     expect(notAdmin.statusCode).toBe(403);
     expect(metadata.requests.filter((r) => r.method === "GET").length).toBe(1);
   });
 
   it("says clearly when the document is not metadata", async () => {
-    const res = await svc.server.inject({
-      method: "POST",
-      url: "/ui/discovery",
-      cookies: Object.fromEntries(admin.cookies),
-      headers: { "content-type": "application/json", "x-csrf-token": admin.lastCsrf! },
-      payload: { url: `${metadata.url}/broken/.well-known/openid-configuration` },
-    });
+    const res = await postDiscovery(admin, `${metadata.url}/broken/.well-known/openid-configuration`);
     expect(res.statusCode).toBe(502);
     expect(res.json().message).toMatch(/^The address answered, but not with a valid OpenID configuration: /);
   });
 
   it("says clearly when the URL is not usable", async () => {
-    const res = await svc.server.inject({
-      method: "POST",
-      url: "/ui/discovery",
-      cookies: Object.fromEntries(admin.cookies),
-      headers: { "content-type": "application/json", "x-csrf-token": admin.lastCsrf! },
-      payload: { url: "javascript:alert(1)" },
-    });
+    const res = await postDiscovery(admin, "javascript:alert(1)");
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/^This URL cannot be used: /);
   });
