@@ -22,8 +22,8 @@ const CLOCK_TOLERANCE_S = 30;
 
 interface CachedJwks {
   keys: ReturnType<typeof jose.createRemoteJWKSet>;
-  /** The latest caller's fetch: a cached key set outlives the context that first built it. */
-  fetch: ReturnType<typeof providerFetch>;
+  /** The latest caller's context: a cached key set outlives the context that first built it. */
+  ctx: OAuthContext;
 }
 
 // One remote key set per app and JWKS URL, kept across calls so keys are fetched once and
@@ -35,12 +35,13 @@ function keySetFor(ctx: OAuthContext, app: App, jwksUri: string): CachedJwks["ke
   let entry = jwksCache.get(key);
   if (!entry) {
     const created: CachedJwks = {
-      fetch: providerFetch(ctx),
+      ctx,
       keys: jose.createRemoteJWKSet(new URL(jwksUri), {
-        // A 429/5xx from the JWKS endpoint is the provider being unavailable, not a bad token.
+        // Through the SSRF guard with our time bound; a 429/5xx from the JWKS endpoint is the
+        // provider being unavailable, not a bad token.
         [jose.customFetch]: async (url, init) => {
-          const response = await created.fetch(url, init);
-          const unavailable = unavailableFailure(response, ctx.clock, "the JWKS endpoint");
+          const response = await providerFetch(created.ctx)(url, init);
+          const unavailable = unavailableFailure(response, created.ctx.clock, "the JWKS endpoint");
           if (unavailable) throw unavailable;
           return response;
         },
@@ -52,7 +53,7 @@ function keySetFor(ctx: OAuthContext, app: App, jwksUri: string): CachedJwks["ke
     entry = created;
     jwksCache.set(key, entry);
   }
-  entry.fetch = providerFetch(ctx);
+  entry.ctx = ctx;
   return entry.keys;
 }
 
@@ -64,6 +65,7 @@ export async function validateIdToken(
   p: { nonce: string | null },
 ): Promise<Record<string, unknown>> {
   if (!app.jwksUri) throw new AppError("provider_error", "an ID token came back but the app has no JWKS URI to check its signature");
+  if (!URL.canParse(app.jwksUri)) throw new AppError("provider_error", "the app's JWKS URI is not a URL");
   if (!app.clientId) throw new AppError("invalid_request", `the app "${app.id}" has no client ID`);
   let claims: jose.JWTPayload;
   try {
