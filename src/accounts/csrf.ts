@@ -8,11 +8,10 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { newOpaqueToken } from "../connect/opaque-token.ts";
-
-const isHttps = (publicUrl: string) => publicUrl.startsWith("https:");
+import { cookieName, isHttps } from "./cookie-rules.ts";
 
 export function preSessionCookieName(publicUrl: string): string {
-  return isHttps(publicUrl) ? "__Host-ca_csrf" : "ca_csrf";
+  return cookieName(publicUrl, "ca_csrf");
 }
 
 /** Whether the browser says this request was made by a page of this origin. */

@@ -4,17 +4,15 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Context } from "../context.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../connect/opaque-token.ts";
+import { cookieName, isHttps } from "./cookie-rules.ts";
 import { SessionStore, type WebSession } from "./session-store.ts";
 import { UserStore, type User } from "./user-store.ts";
 
 const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 const COOKIE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-const isHttps = (publicUrl: string) => publicUrl.startsWith("https:");
-
-/** `__Host-` on https (Secure, Path=/, no Domain: only this origin sets or reads it); browsers refuse it on http. */
 export function sessionCookieName(publicUrl: string): string {
-  return isHttps(publicUrl) ? "__Host-ca_session" : "ca_session";
+  return cookieName(publicUrl, "ca_session");
 }
 
 export interface SignedIn {

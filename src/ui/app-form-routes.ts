@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { SignedIn } from "../accounts/web-session.ts";
 import { createApp, getApp, redirectUriFor, updateApp } from "../apps/app-service.ts";
 import type { App } from "../apps/app-store.ts";
+import { slugFromName } from "../apps/slug.ts";
 import { listTemplates } from "../apps/templates/index.ts";
 import { loadTemplates } from "../apps/templates/template-file.ts";
 import { listConnections } from "../connections/connection-service.ts";
@@ -132,6 +133,10 @@ export function appFormRoutes(ctx: Context): FastifyPluginAsync {
       }
       const body = createBodyFrom(posted);
       if (!body.ok) return render(reply, signedIn, undefined, posted.values, body.errors, 400);
+      if (slugFromName(body.body.name ?? "") === "new") {
+        // /apps/new is this form, so an app with id "new" could never be opened here.
+        return render(reply, signedIn, undefined, posted.values, { name: `The id "new" is taken by this page's address. Choose another name.` }, 400);
+      }
       let created: App;
       try {
         created = await createApp(ctx, body.body);

@@ -159,6 +159,13 @@ describe.each(dialects)("Connected App form on %s", (dialect) => {
     expect(await appIds()).toEqual([]);
   });
 
+  it("refuses a name whose id would be \"new\" (the form's own address), stores nothing", async () => {
+    const res = await admin.post("/apps/new", { ...validApp, name: "New" });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toMatch(/id="f-name-error">The id &#34;new&#34; is taken/);
+    expect(await appIds()).toEqual([]);
+  });
+
   it("saves, then shows the Redirect URI, and the secret only as set", async () => {
     const res = await admin.post("/apps/new", validApp);
     expect(res.statusCode).toBe(303);

@@ -3,6 +3,9 @@
 // Connect in a new tab through the provider's login and consent, the connection on `/`, and
 // Disconnect. Every page's HTML is kept and checked for the client-secret sentinel. Screenshots
 // go to docs/screenshots/.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { createUser } from "../../src/accounts/user-service.ts";
@@ -13,7 +16,9 @@ import { startListeningService } from "./listening-service.ts";
 
 const SECRET = "sentinel-client-secret-ui-4b9e21";
 const ADMIN = { email: "admin@example.test", password: "sentinel-admin-password-93c1" };
-const SHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
+// The pictures in docs/ change with every run (the port is in them), so they are written there
+// only when asked (UPDATE_SCREENSHOTS=1); otherwise to a temp folder, still taken and looked at.
+const SHOTS = process.env.UPDATE_SCREENSHOTS === "1" ? new URL("../../docs/screenshots/", import.meta.url).pathname : `${mkdtempSync(join(tmpdir(), "ca-shots-"))}/`;
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -108,6 +113,7 @@ describe("web UI in Chromium (sqlite)", () => {
     expect(await field("Token URI").inputValue()).toBe("not a url");
     expect(await page.locator("#f-tokenEndpoint-error").textContent()).toMatch(/http\(s\) URL/);
     expect(await field("Token URI").getAttribute("aria-invalid")).toBe("true");
+    await page.screenshot({ path: `${SHOTS}app-form-errors.png` });
     expect(await svc.ctx.db.selectFrom("apps").select("id").execute()).toEqual([]);
   });
 
@@ -121,6 +127,7 @@ describe("web UI in Chromium (sqlite)", () => {
     expect(await field("Revocation URI").inputValue()).toBe(op.endpoints.revocation);
     expect(await field("Userinfo URI").inputValue()).toBe(op.endpoints.userinfo);
     expect(await page.locator("#discovery-result").textContent()).toContain(op.issuer);
+    await page.screenshot({ path: `${SHOTS}app-form-discovered.png` });
     expect(await svc.ctx.db.selectFrom("apps").select("id").execute()).toEqual([]); // not saved yet
     await button("Save").click();
     await page.waitForURL(`${svc.origin}/apps/acme-id?saved=1`);

@@ -143,10 +143,45 @@ function connectionsSection(view: AppFormView): SafeHtml {
 </section>`;
 }
 
+const LABELS: Record<string, string> = {
+  name: "Name",
+  discoveryUrl: "OpenID Configuration URL",
+  authorizationEndpoint: "Authorization URI",
+  tokenEndpoint: "Token URI",
+  revocationEndpoint: "Revocation URI",
+  userinfoEndpoint: "Userinfo URI",
+  clientId: "Client ID",
+  clientSecret: "Client Secret",
+  scopes: "Scopes",
+  extraParams: "Extra parameters",
+  apiBaseUrl: "API base URL",
+  template: "Template",
+  issuer: "Issuer",
+  jwksUri: "JWKS URI",
+  introspectionEndpoint: "Introspection URI",
+  tokenEndpointAuthMethod: "Client authentication",
+  pkce: "PKCE",
+  scopeSeparator: "Scope separator",
+  tokenResponsePath: "Path of the tokens in the answer",
+  defaultExpiresIn: "Assumed lifetime",
+  tokenRequestFormat: "Token request encoding",
+};
+
+/** The error summary above the form: each problem a link to its field (keyboard users jump there). */
+function errorSummary(errors: FieldErrors): SafeHtml | null {
+  const fields = Object.entries(errors).filter(([k]) => k !== "form");
+  if (fields.length === 0 && !errors.form) return null;
+  return notice(
+    "error",
+    html`<div class="error-summary">${errors.form ?? "Nothing was saved. Fix these fields:"}${fields.length
+      ? html`<ul>${fields.map(([k, message]) => html`<li><a href="#f-${k}">${LABELS[k] ?? k}</a>: ${message}</li>`)}</ul>`
+      : null}</div>`,
+  );
+}
+
 export function appFormPage(view: AppFormView): string {
   const app = view.app;
   const action = app ? `/apps/${app.id}` : "/apps/new";
-  const errorCount = Object.keys(view.errors).length;
   const f = (spec: FieldSpec) => field(view, spec);
   return layout(
     { title: app ? app.name : "New Connected App", user: { user: view.signedIn.user, csrfToken: view.signedIn.session.csrfToken }, scripts: ["app-form.js"] },
@@ -158,7 +193,7 @@ export function appFormPage(view: AppFormView): string {
   <a class="button ghost" href="/">Back to connections</a>
 </div>
 ${view.flash ?? null}
-${errorCount ? notice("error", view.errors.form ?? "Nothing was saved. Fix the fields marked below.") : null}
+${errorSummary(view.errors)}
 ${app && view.redirectUri ? redirectSection(view, app, view.redirectUri) : null}
 <form method="post" action="${action}" class="card" id="app-form" novalidate>
   <input type="hidden" name="_csrf" value="${view.signedIn.session.csrfToken}">
