@@ -125,7 +125,9 @@ function idTokenError(err: unknown): AppError {
   if (err instanceof jose.errors.JWKSNoMatchingKey) return at("the ID token is not signed by any of the provider's keys (kid)");
   if (err instanceof jose.errors.JWSSignatureVerificationFailed) return at("the ID token's signature does not verify");
   if (err instanceof jose.errors.JWKSTimeout) return new AppError("provider_unavailable", "the provider's signing keys did not arrive in time", { cause: err });
-  if (err instanceof jose.errors.JWKSInvalid || err instanceof jose.errors.JWKSMultipleMatchingKeys) {
+  // jose reports a JWKS answer that is not 200 JSON as a generic error naming the key set.
+  const jwksAnswer = err instanceof jose.errors.JOSEError && err.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set/.test(err.message);
+  if (jwksAnswer || err instanceof jose.errors.JWKSInvalid || err instanceof jose.errors.JWKSMultipleMatchingKeys) {
     return at("the provider's JWKS is not usable");
   }
   if (err instanceof jose.errors.JOSEError) return at(`the ID token is not a valid signed JWT (${err.code})`);

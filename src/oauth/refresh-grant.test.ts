@@ -15,7 +15,8 @@ let providerKey: CryptoKey;
 let strangerKey: CryptoKey;
 /** The ID token the next refresh answer carries. */
 let nextIdToken = "";
-let jwksUp = true;
+/** How the JWKS endpoint answers: the keys, a 503, or an HTML page. */
+let jwksMode: "up" | "down" | "html" = "up";
 
 beforeAll(async () => {
   const pair = await jose.generateKeyPair("ES256", { extractable: true });
@@ -24,7 +25,14 @@ beforeAll(async () => {
   const publicJwk = { ...(await jose.exportJWK(pair.publicKey)), kid: "p1", alg: "ES256", use: "sig" };
   /** /token answers a rotated refresh with `nextIdToken`; /jwks publishes the provider's key (or fails). */
   provider = await startFakeEndpoint((req, res) => {
-    if (req.path === "/jwks") return jwksUp ? sendJson(res, 200, { keys: [publicJwk] }) : sendJson(res, 503, {});
+    if (req.path === "/jwks") {
+      if (jwksMode === "down") return sendJson(res, 503, {});
+      if (jwksMode === "html") {
+        res.writeHead(200, { "content-type": "text/html" });
+        return void res.end("<html></html>");
+      }
+      return sendJson(res, 200, { keys: [publicJwk] });
+    }
     sendJson(res, 200, { access_token: "at-2", token_type: "Bearer", expires_in: 600, refresh_token: "rt-2", id_token: nextIdToken });
   });
   app = testApp(ctx, { id: "refresh-oidc", issuer: provider.url, tokenEndpoint: `${provider.url}/token`, jwksUri: `${provider.url}/jwks` });
@@ -60,11 +68,24 @@ describe("refreshGrant with an ID token in the answer", () => {
 
   it("is unavailable when the provider's keys cannot be fetched", async () => {
     nextIdToken = await idToken(providerKey, "p-rotated");
-    jwksUp = false;
+    jwksMode = "down";
     try {
       expect(await failureOf(refreshGrant(ctx, app, "rt-1"))).toMatchObject({ kind: "unavailable" });
     } finally {
-      jwksUp = true;
+      jwksMode = "up";
+    }
+  });
+
+  it("is a bad answer when the JWKS endpoint answers something that is not a key set", async () => {
+    nextIdToken = await idToken(providerKey, "p-rotated-again");
+    jwksMode = "html";
+    try {
+      expect(await failureOf(refreshGrant(ctx, app, "rt-1"))).toMatchObject({
+        kind: "bad_answer",
+        message: "the refreshed ID token was refused: the provider's JWKS is not usable",
+      });
+    } finally {
+      jwksMode = "up";
     }
   });
 
