@@ -244,6 +244,31 @@ describe.each(dialects)("web UI accounts on %s", (dialect) => {
   });
 });
 
+describe.each(dialects)("web UI sessions over time on %s", (dialect) => {
+  let svc: TestService;
+  const clock = { t: Date.UTC(2026, 0, 1), now: () => clock.t };
+  beforeAll(async () => {
+    svc = await startTestService(dialect, { clock });
+    await createUser(svc.ctx, { email: "user@example.test", password: PASSWORD });
+  });
+  afterAll(async () => svc?.close());
+
+  it("ends a session after 12 hours, and removes expired rows at the next sign-in", async () => {
+    const client = new FormClient(svc.server);
+    await client.get("/login");
+    expect((await client.post("/login", { email: "user@example.test", password: PASSWORD })).statusCode).toBe(303);
+    clock.t += 12 * 60 * 60 * 1000 - 1000;
+    expect((await client.get("/")).statusCode).toBe(200);
+    clock.t += 1000;
+    expect((await client.get("/")).headers.location).toBe("/login");
+    expect(await sessionCount(svc)).toBe(1);
+    const next = new FormClient(svc.server);
+    await next.get("/login");
+    expect((await next.post("/login", { email: "user@example.test", password: PASSWORD })).statusCode).toBe(303);
+    expect(await sessionCount(svc)).toBe(1);
+  });
+});
+
 describe("web UI accounts behind https", () => {
   let svc: TestService;
   beforeAll(async () => {

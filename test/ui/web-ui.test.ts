@@ -194,6 +194,9 @@ describe("web UI in Chromium (sqlite)", () => {
     expect(text).toMatch(/Expires\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
     expect(await button("Connect to Acme ID").count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}home.png`, fullPage: true });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({ path: `${SHOTS}home-dark.png`, fullPage: true });
+    await page.emulateMedia({ colorScheme: "light" });
 
     // A connection whose refresh token was refused says so and offers Reconnect.
     await svc.ctx.db.updateTable("connections").set({ status: "needs_reconnect", last_error: "invalid_grant: grant revoked" }).execute();
@@ -256,6 +259,27 @@ describe("web UI in Chromium (sqlite)", () => {
     const res = await p.goto(`${svc.origin}/apps/new`);
     expect(res?.status()).toBe(403);
     expect(await p.getByRole("alert").textContent()).toContain("Only administrators");
+    await other.close();
+  });
+
+  it("can be used from the keyboard: a skip link first, then the fields in order, Enter submits", async () => {
+    const other = await browser.newContext();
+    const p = await other.newPage();
+    p.setDefaultTimeout(10_000);
+    await p.goto(`${svc.origin}/login`);
+    const focused = () => p.evaluate(() => document.activeElement?.textContent?.trim() || document.activeElement?.getAttribute("name") || "");
+    await p.keyboard.press("Tab");
+    expect(await focused()).toBe("Skip to content");
+    await p.keyboard.press("Tab");
+    expect(await focused()).toBe("connected-apps");
+    await p.keyboard.press("Tab");
+    expect(await focused()).toBe("email");
+    await p.keyboard.type(ADMIN.email);
+    await p.keyboard.press("Tab");
+    expect(await focused()).toBe("password");
+    await p.keyboard.type(ADMIN.password);
+    await p.keyboard.press("Enter");
+    await p.waitForURL(`${svc.origin}/`);
     await other.close();
   });
 
