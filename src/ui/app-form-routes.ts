@@ -43,6 +43,18 @@ function errorsFromAppError(err: AppError): FieldErrors {
   return match ? { [fieldOf(match[1])]: match[2]! } : { form: err.detail };
 }
 
+/** Where the Connect button's new tab lands (`?connected=` or `?error=`, SPEC §5): what it means for the admin. */
+function connectResult(app: App, query: Record<string, unknown>): ReturnType<typeof notice> | null {
+  if (query.connected === app.id) return notice("success", `Connecting to ${app.name} worked: the connection is listed below.`);
+  if (typeof query.error !== "string") return null;
+  const code = query.error.slice(0, 64);
+  if (code === "access_denied") return notice("error", html`Connecting to ${app.name} stopped: access was denied at the provider (<code>${code}</code>), perhaps by pressing Cancel.`);
+  return notice(
+    "error",
+    html`Connecting to ${app.name} failed (<code>${code}</code>). Check the Client ID and Client Secret and the scopes, and that the provider has exactly the Redirect URI above registered for this client.`,
+  );
+}
+
 function fillFromMetadata(values: FormValues, m: ProviderMetadata): number {
   const found: Array<[keyof FormValues & string, string | null]> = [
     ["issuer", m.issuer],
@@ -153,7 +165,7 @@ export function appFormRoutes(ctx: Context): FastifyPluginAsync {
       if (!signedIn) return reply;
       const current = await loadApp(reply, signedIn, request.params.appId);
       if (!current) return reply;
-      const flash = request.query.saved === "1" ? notice("success", "Saved.") : null;
+      const flash = request.query.saved === "1" ? notice("success", "Saved.") : connectResult(current, request.query);
       return render(reply, signedIn, current, valuesFromApp(current), {}, 200, flash);
     });
 

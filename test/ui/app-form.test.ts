@@ -207,6 +207,17 @@ describe.each(dialects)("Connected App form on %s", (dialect) => {
     expect(await sealed()).toBeNull();
   });
 
+  it("tells the admin what a Connect test's result means when the new tab comes back to the app page", async () => {
+    const ok = await admin.get("/apps/acme-login?connected=acme-login");
+    expect(ok.body).toContain("Connecting to Acme Login worked");
+    const failed = await admin.get("/apps/acme-login?error=invalid_client");
+    expect(failed.body).toMatch(/role="alert">Connecting to Acme Login failed \(<code>invalid_client<\/code>\)\..*exactly the Redirect URI above registered/);
+    const denied = await admin.get("/apps/acme-login?error=access_denied");
+    expect(denied.body).toContain("access was denied at the provider");
+    const markup = await admin.get(`/apps/acme-login?error=${encodeURIComponent("<script>x</script>")}`);
+    expect(markup.body).not.toContain("<script>x");
+  });
+
   it("gives a 404 page for an app that does not exist", async () => {
     const res = await admin.get("/apps/no-such-app");
     expect(res.statusCode).toBe(404);

@@ -96,6 +96,7 @@ export function homeFlash(query: Record<string, unknown>, nameOf: (appId: string
   const disconnected = one("disconnected");
   if (disconnected) return notice("success", `Disconnected from ${nameOf(disconnected)}.`);
   const error = one("error");
+  if (error === "access_denied") return notice("error", "Access was not allowed at the provider, so nothing was connected. Connect again and allow access if you meant to.");
   if (error) return notice("error", html`The connection was not made (<code>${error.slice(0, 100)}</code>). Try again; if it keeps failing, tell an administrator.`);
   return null;
 }
