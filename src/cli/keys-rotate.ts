@@ -31,7 +31,7 @@ export const keysRotateCommand: Command = {
       }),
     );
     const perTable = Object.entries(result.resealed).map(([table, n]) => `${table} ${n}`).join(", ");
-    io.out(`${result.resumed ? "finished the rotation" : "rotated"} to key ${result.kid} (previous ${result.previousKid}): ${result.total} values re-sealed (${perTable})`);
+    io.out(`${result.resumed ? "finished the rotation" : "rotated"} to key ${result.kid} (previous ${result.previousKid}): ${result.total} values re-sealed in ${(result.elapsedMs / 1000).toFixed(1)} s (${perTable})`);
     if (result.previousKid !== result.kid) io.out(`key ${result.previousKid} is no longer used; remove it with: connected-apps keys retire ${result.previousKid}`);
   },
 };

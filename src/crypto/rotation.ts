@@ -50,6 +50,8 @@ export interface RotationResult {
   /** Values re-sealed by this run, per table. */
   resealed: Record<string, number>;
   total: number;
+  /** How long the re-sealing took. */
+  elapsedMs: number;
   /** The new CONNECTED_APPS_KEYS value, when the keys come from the environment. */
   envValue: string | undefined;
 }
@@ -171,6 +173,7 @@ export async function rotateKeys(ctx: RotationContext, opts: RotationOptions = {
     await writePending(ctx.db, { kid: previousKid, previousKid });
   }
   const kid = ctx.keyring.primary.kid;
+  const started = performance.now();
   const resealed: Record<string, number> = {};
   const batchSize = opts.batchSize ?? 500;
   // Concurrent writes by instances still sealing with the old key lose nothing (the CAS keeps
@@ -181,12 +184,13 @@ export async function rotateKeys(ctx: RotationContext, opts: RotationOptions = {
     if ((await countNotOnPrimary(ctx)) === 0) break;
   }
   const total = Object.values(resealed).reduce((a, b) => a + b, 0);
+  const elapsedMs = performance.now() - started;
   await ctx.db.transaction().execute(async (trx) => {
     await trx.deleteFrom("meta").where("key", "=", PENDING_KEY).execute();
     await recordEvent(trx, ctx, { type: "key.rotated", appId: null, userId: null, data: { kid, previousKid, resealed: total } });
   });
   ctx.log.info({ kid, previousKid, resealed: total }, "key rotation finished");
-  return { kid, previousKid, resumed, resealed, total, envValue: fromEnv ? formatEnv(ctx.keyring) : undefined };
+  return { kid, previousKid, resumed, resealed, total, elapsedMs, envValue: fromEnv ? formatEnv(ctx.keyring) : undefined };
 }
 
 export interface RetireResult {
