@@ -9,6 +9,8 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   "refresher-throughput": () => import("./refresher-throughput.ts"),
   "connections-memory": () => import("./connections-memory.ts"),
   "token-read-latency": () => import("./token-read-latency.ts"),
+  outbox: () => import("./outbox.ts"),
+  rotation: () => import("./rotation.ts"),
   "connect-flow": () => import("./connect-flow.ts"),
 };
 
