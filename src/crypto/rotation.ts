@@ -8,7 +8,7 @@
 // - Rows already on the new primary are skipped, so a rotation is idempotent, and one stopped
 //   half-way resumes: the rotation in progress is noted in meta and a re-run finishes it
 //   instead of adding yet another key.
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Context } from "../context.ts";
 import { recordEvent } from "../events/record-event.ts";
 import type { Database } from "../store/schema.ts";
@@ -56,7 +56,7 @@ export interface RotationResult {
   envValue: string | undefined;
 }
 
-type RotationContext = Pick<Context, "db" | "config" | "keyring" | "clock" | "log">;
+type RotationContext = Pick<Context, "db" | "dialect" | "config" | "keyring" | "clock" | "log">;
 
 async function readPending(db: Kysely<Database>): Promise<{ kid: string; previousKid: string } | undefined> {
   const row = await db.selectFrom("meta").select("value").where("key", "=", PENDING_KEY).executeTakeFirst();
@@ -78,6 +78,38 @@ function notOnKid(column: string, kid: string) {
   return (eb: any) => eb.and([eb(column, "is not", null), eb(eb.fn("substr", [eb.ref(column), eb.lit(1), eb.lit(prefix.length)]), "!=", prefix)]);
 }
 
+/**
+ * Re-seals a batch in one UPDATE ... FROM (VALUES ...) statement (one round trip, not one per
+ * row), each row matched on its key AND on every sealed value as read: compare-and-swap per row,
+ * so a row rewritten meanwhile is left as its writer left it. Answers the values rewritten.
+ */
+async function casBatch(ctx: RotationContext, t: SealedTable, rows: Array<Record<string, string | null>>, kid: string): Promise<number> {
+  const changes: Array<{ id: string; old: Array<string | null>; next: Array<string | null>; count: number }> = [];
+  for (const row of rows) {
+    const id = row[t.key]!;
+    let count = 0;
+    const old = t.columns.map((c) => row[c] ?? null);
+    const next = t.columns.map((column, i) => {
+      const value = old[i]!;
+      if (value === null || sealedKid(value) === kid) return value;
+      count++;
+      const binding = { table: t.table, id, field: column };
+      return seal(ctx.keyring, open(ctx.keyring, value, binding), binding);
+    });
+    if (count > 0) changes.push({ id, old, next, count });
+  }
+  if (changes.length === 0) return 0;
+  const same = ctx.dialect === "postgres" ? sql`is not distinct from` : sql`is`;
+  // VALUES columns are column1, column2, ... on both databases: key, then old/new per column.
+  const v = (n: number) => sql.ref(`v.column${n}`);
+  const values = sql.join(changes.map((c) => sql`(${sql.join([c.id, ...c.old.flatMap((o, i) => [o, c.next[i]!])])})`));
+  const sets = sql.join(t.columns.map((column, i) => sql`${sql.ref(column)} = ${v(3 + 2 * i)}`));
+  const matches = sql.join([sql`t.${sql.ref(t.key)} = ${v(1)}`, ...t.columns.map((column, i) => sql`t.${sql.ref(column)} ${same} ${v(2 + 2 * i)}`)], sql` and `);
+  const updated = await sql<Record<string, string>>`update ${sql.table(t.table)} as t set ${sets} from (values ${values}) as v where ${matches} returning ${sql.ref(t.key)} as k`.execute(ctx.db);
+  const done = new Set(updated.rows.map((r) => r.k));
+  return changes.filter((c) => done.has(c.id)).reduce((n, c) => n + c.count, 0);
+}
+
 /** Re-seals one table's values that are not on the primary; answers how many it rewrote. */
 async function resealTable(ctx: RotationContext, t: SealedTable, batchSize: number, onBatch: RotationOptions["onBatch"]): Promise<number> {
   const kid = ctx.keyring.primary.kid;
@@ -95,25 +127,7 @@ async function resealTable(ctx: RotationContext, t: SealedTable, batchSize: numb
     const rows = (await q.execute()) as Array<Record<string, string | null>>;
     if (rows.length === 0) return resealed;
     after = rows[rows.length - 1]![t.key]!;
-    let inBatch = 0;
-    await db.transaction().execute(async (trx) => {
-      for (const row of rows) {
-        const id = row[t.key]!;
-        const set: Record<string, string> = {};
-        let update = trx.updateTable(t.table).where(t.key, "=", id);
-        for (const column of t.columns) {
-          const value = row[column];
-          if (value == null || sealedKid(value) === kid) continue;
-          const binding = { table: t.table, id, field: column };
-          set[column] = seal(ctx.keyring, open(ctx.keyring, value, binding), binding);
-          // Compare-and-swap: only if nobody rewrote the value since we read it.
-          update = update.where(column, "=", value);
-        }
-        if (Object.keys(set).length === 0) continue;
-        const res = await update.set(set).executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 1) inBatch += Object.keys(set).length;
-      }
-    });
+    const inBatch = await casBatch(ctx, t, rows, kid);
     resealed += inBatch;
     await onBatch?.({ table: t.table, resealed: inBatch });
   }
