@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   startup: () => import("./startup.ts"),
   "apps-read": () => import("./apps-read.ts"),
   proxy: () => import("./proxy.ts"),
+  "token-read": () => import("./token-read.ts"),
   "token-stampede": () => import("./token-stampede.ts"),
   "refresher-throughput": () => import("./refresher-throughput.ts"),
   "connections-memory": () => import("./connections-memory.ts"),
