@@ -5,7 +5,8 @@
 // restarts, for MAX_DELIVERY_AGE_MS after the event. Delivery is at least once: an instance that
 // dies after the receiver answered but before recording it sends again; receivers dedupe by id.
 import { randomBytes } from "node:crypto";
-import type { Context } from "../context.ts";
+import type { Context, OutboundFetch } from "../context.ts";
+import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import { EventStore, type OutboxEvent } from "./event-store.ts";
 import { SIGNATURE_HEADER, signWebhook } from "./webhook-signature.ts";
 
@@ -54,10 +55,17 @@ export function webhookBody(e: Pick<OutboxEvent, "id" | "type" | "createdAt" | "
   return JSON.stringify({ id: e.id, type: e.type, createdAt: new Date(e.createdAt).toISOString(), data: e.data });
 }
 
-export function startOutboxWorker(ctx: Context, overrides: Partial<OutboxSettings> & { autoStart?: boolean } = {}): OutboxWorker {
+export function startOutboxWorker(
+  ctx: Context,
+  overrides: Partial<OutboxSettings> & { autoStart?: boolean; fetch?: OutboundFetch } = {},
+): OutboxWorker {
   const { webhookUrl, webhookSecret } = ctx.config;
   if (!webhookUrl || !webhookSecret) return { stop: async () => {}, tick: async () => 0 };
   const s = { ...defaultOutboxSettings, ...overrides };
+  // WEBHOOK_URL is the operator's own setting, like DATABASE_URL, and usually the host app on
+  // localhost or a private network: the SSRF guard, there for URLs whoever registers an app
+  // supplies, would refuse exactly that. Redirects are not followed (redirect: "manual").
+  const send = overrides.fetch ?? createOutboundFetch({ allowPrivateUrls: true });
   const store = new EventStore(ctx.db);
   const owner = `${ctx.instanceId}:outbox:${randomBytes(3).toString("hex")}`;
   // A lease outlives any attempt (each is bounded by attemptTimeoutMs), so it never runs out
@@ -73,7 +81,7 @@ export function startOutboxWorker(ctx: Context, overrides: Partial<OutboxSetting
     let status: string;
     let delivered = false;
     try {
-      const res = await ctx.fetch(webhookUrl!, {
+      const res = await send(webhookUrl!, {
         method: "POST",
         headers: { "content-type": "application/json", [SIGNATURE_HEADER]: signWebhook(webhookSecret!, body, ctx.clock.now() / 1000) },
         body,

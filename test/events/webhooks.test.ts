@@ -197,6 +197,18 @@ describe.each(dialects)("webhooks on %s", (dialect) => {
     }
   });
 
+  it("delivers to a loopback WEBHOOK_URL with the SSRF guard on (the operator's own URL)", async () => {
+    const guarded = await startTestService(dialect, { database, env: { ...env(), CONNECTED_APPS_ALLOW_PRIVATE_URLS: "false" } });
+    try {
+      const id = await record(guarded, "u-guarded");
+      worker(guarded);
+      await waitFor(() => receiver.ids().includes(id));
+    } finally {
+      await Promise.all(started.splice(0).map((w) => w.stop()));
+      await guarded.close();
+    }
+  });
+
   it("stops cleanly and gives back its leases", async () => {
     receiver.delayMs = 5000;
     const id = await record(svc, "u-stop");
