@@ -16,7 +16,10 @@ export function protocolFailure(err: unknown, what: string): ProviderFailure | A
     return new ProviderFailure("bad_answer", `${what}: the provider answered ${err.error}`, { oauthError: err.error, status: err.status });
   }
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
-    return new ProviderFailure("bad_answer", `${what}: ${err.message}`);
+    // In a token answer the ID token is the only JWT, so a JWT claim or timestamp check that
+    // failed is the ID token's (OIDC Core §3.1.3.7): say so in a field, not only in the message.
+    const jwtCheck = err.code === oauth.JWT_CLAIM_COMPARISON || err.code === oauth.JWT_TIMESTAMP_CHECK || /\bID Token\b/.test(err.message);
+    return new ProviderFailure("bad_answer", `${what}: ${err.message}`, jwtCheck ? { concerns: "id_token" } : {});
   }
   return new ProviderFailure("unavailable", `${what} failed: ${(err as Error | null)?.message ?? String(err)}`, { cause: err });
 }

@@ -15,17 +15,20 @@ export class ProviderFailure extends Error {
   readonly retryAfter: number | undefined;
   /** HTTP status of the provider's answer, when there was one. */
   readonly status: number | undefined;
+  /** Set when what failed is the ID token in the answer (its claims or timestamps), not the rest. */
+  readonly concerns: "id_token" | undefined;
 
   constructor(
     kind: ProviderFailureKind,
     /** Safe to show to an admin and to store in lastError: never a token or secret. */
     message: string,
-    opts: { oauthError?: string; retryAfter?: number; status?: number; cause?: unknown } = {},
+    opts: { oauthError?: string; retryAfter?: number; status?: number; cause?: unknown; concerns?: "id_token" } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.kind = kind;
     this.oauthError = opts.oauthError;
     this.retryAfter = opts.retryAfter;
     this.status = opts.status;
+    this.concerns = opts.concerns;
   }
 }

@@ -39,13 +39,7 @@ export const exchangeCode: CallbackCheck = async (ctx, flow) => {
   }
 };
 
-/**
- * oauth4webapi checks the claims of an ID token in the token answer (nonce, aud, azp, exp...)
- * while processing the exchange; in a code exchange answer the ID token is the only JWT, so a
- * claim or timestamp failure there is the ID token's, reported as validateIdToken would.
- * ProviderFailure keeps no oauth4webapi cause (it may hold tokens), so the failure is known by
- * oauth4webapi's message, which names the "ID Token" or the "JWT" claim it checked.
- */
+/** oauth4webapi checks the ID token's claims during the exchange; report those as validateIdToken would. */
 function isIdTokenClaimFailure(err: ProviderFailure): boolean {
-  return err.kind === "bad_answer" && err.oauthError === undefined && /\bID Token\b|\bJWT "/.test(err.message);
+  return err.kind === "bad_answer" && err.concerns === "id_token";
 }
