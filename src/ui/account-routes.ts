@@ -45,8 +45,9 @@ export function accountRoutes(ctx: Context): FastifyPluginAsync {
       if ((await users.count()) > 0) return reply.redirect("/login", 303);
       const email = text(request.body, "email").trim();
       try {
-        await createUser(ctx, { email, password: text(request.body, "password"), isAdmin: true });
+        await createUser(ctx, { email, password: text(request.body, "password"), isAdmin: true }, { onlyIfFirst: true });
       } catch (err) {
+        if (err instanceof AppError && err.code === "conflict") return reply.redirect("/login", 303);
         if (!(err instanceof AppError) || err.code !== "invalid_request") throw err;
         const [field, ...rest] = err.detail.split(": ");
         const message = rest.join(": ");

@@ -75,6 +75,21 @@ describe.each(dialects)("web UI accounts on %s", (dialect) => {
       expect(await userCount(svc)).toBe(0);
     });
 
+    it("creates exactly one administrator from two setup posts at the same moment", async () => {
+      const a = new FormClient(svc.server);
+      const b = new FormClient(svc.server);
+      await a.get("/setup");
+      await b.get("/setup");
+      const [ra, rb] = await Promise.all([
+        a.post("/setup", { email: "racer-a@example.test", password: PASSWORD }),
+        b.post("/setup", { email: "racer-b@example.test", password: PASSWORD }),
+      ]);
+      expect([ra.statusCode, rb.statusCode]).toEqual([303, 303]);
+      expect(await userCount(svc)).toBe(1);
+      await svc.ctx.db.deleteFrom("users").execute();
+      await svc.ctx.db.deleteFrom("meta").where("key", "=", "first_user").execute();
+    });
+
     it("creates the first administrator, then /setup redirects to /login", async () => {
       const client = new FormClient(svc.server);
       await client.get("/setup");
