@@ -72,6 +72,9 @@ function formatEnv(ring: Keyring): string {
   return ring.keys.map((k) => `${k.kid}:${k.key.toString("base64")}`).join(",");
 }
 
+// The helpers below take their table and columns from the fixed list above at run time, which
+// Kysely's per-table types cannot follow; hence the untyped builders (`any`) in them.
+
 /** SQL condition: `column` holds a value not sealed with `kid`. */
 function notOnKid(column: string, kid: string) {
   const prefix = `v1.${kid}.`;

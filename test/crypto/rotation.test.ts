@@ -250,6 +250,19 @@ describe.each(dialects)("key rotation on %s", (dialect: Dialect) => {
   });
 });
 
+describe("keys commands usage", () => {
+  it("exits 2 with the usage for a bad --batch", async () => {
+    const res = await runCli(["keys", "rotate", "--batch", "0"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("Usage: connected-apps keys rotate");
+  });
+  it("exits 2 with the usage when retire has no key id", async () => {
+    const res = await runCli(["keys", "retire"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("Usage: connected-apps keys retire KID");
+  });
+});
+
 describe.each(dialects)("key rotation with CONNECTED_APPS_KEYS on %s", (dialect: Dialect) => {
   let svc: TestService;
   const keys = formatKeyring(buildKeyring([generateKey()]));
