@@ -50,6 +50,8 @@ export interface RotationResult {
   /** Values re-sealed by this run, per table. */
   resealed: Record<string, number>;
   total: number;
+  /** Values still on an older key after the last pass (written meanwhile by instances that still seal with it). */
+  remaining: number;
   /** How long the re-sealing took. */
   elapsedMs: number;
   /** The new CONNECTED_APPS_KEYS value, when the keys come from the environment. */
@@ -195,10 +197,12 @@ export async function rotateKeys(ctx: RotationContext, opts: RotationOptions = {
   const batchSize = opts.batchSize ?? 500;
   // Concurrent writes by instances still sealing with the old key lose nothing (the CAS keeps
   // their value) but leave it on the old key; later passes pick those rows up.
+  let remaining = 0;
   for (let pass = 0; pass < 5; pass++) {
     for (const t of sealedColumns) resealed[t.table] = (resealed[t.table] ?? 0) + (await resealTable(ctx, t, batchSize, opts.onBatch));
     await resealKeyringCanary(ctx.db, ctx.keyring);
-    if ((await countNotOnPrimary(ctx)) === 0) break;
+    remaining = await countNotOnPrimary(ctx);
+    if (remaining === 0) break;
   }
   const total = Object.values(resealed).reduce((a, b) => a + b, 0);
   const elapsedMs = performance.now() - started;
@@ -207,7 +211,7 @@ export async function rotateKeys(ctx: RotationContext, opts: RotationOptions = {
     await recordEvent(trx, ctx, { type: "key.rotated", appId: null, userId: null, data: { kid, previousKid, resealed: total } });
   });
   ctx.log.info({ kid, previousKid, resealed: total }, "key rotation finished");
-  return { kid, previousKid, resumed, resealed, total, elapsedMs, envValue: fromEnv ? formatEnv(ctx.keyring) : undefined };
+  return { kid, previousKid, resumed, resealed, total, remaining, elapsedMs, envValue: fromEnv ? formatEnv(ctx.keyring) : undefined };
 }
 
 export interface RetireResult {
