@@ -33,7 +33,7 @@ export const keysRotateCommand: Command = {
     const perTable = Object.entries(result.resealed).map(([table, n]) => `${table} ${n}`).join(", ");
     io.out(`${result.resumed ? "finished the rotation" : "rotated"} to key ${result.kid} (previous ${result.previousKid}): ${result.total} values re-sealed in ${(result.elapsedMs / 1000).toFixed(1)} s (${perTable})`);
     if (result.remaining > 0) {
-      io.err(`warning: ${result.remaining} values are still on an older key (instances that do not have the new key yet keep writing with the old one); run `connected-apps keys rotate --reseal-only` once every instance has it`);
+      io.err(`warning: ${result.remaining} values are still on an older key (instances that do not have the new key yet keep writing with the old one); run "connected-apps keys rotate --reseal-only" once every instance has it`);
     } else if (result.previousKid !== result.kid) io.out(`key ${result.previousKid} is no longer used; remove it with: connected-apps keys retire ${result.previousKid}`);
   },
 };
