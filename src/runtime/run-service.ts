@@ -2,6 +2,7 @@
 // clean stop on SIGTERM/SIGINT (stop taking requests, let workers finish or abandon safely).
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.ts";
+import { UserStore } from "../accounts/user-store.ts";
 import { buildServer } from "../http/server.ts";
 import type { Logger } from "pino";
 import { openContext, type OpenedContext } from "./open-context.ts";
@@ -29,5 +30,8 @@ export async function runService(config: Config, log: Logger, opts: { workers?: 
       await ctx.close();
     })());
   log.info({ url: config.publicUrl, listen: `${config.host}:${port}`, database: ctx.dialect }, "connected-apps is serving");
+  if ((await new UserStore(ctx.db).count()) === 0) {
+    log.info(`no accounts yet: open ${config.publicUrl}/setup to create the first administrator`);
+  }
   return { ctx, server, url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`, stop };
 }
