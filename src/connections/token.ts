@@ -150,7 +150,7 @@ async function refreshHeld(ctx: Context, store: ConnectionStore, current: Connec
   const stored = await ctx.db.transaction().execute(async (trx) => {
     const ok = await new ConnectionStore(trx, ctx.keyring).writeRefreshed(current.id, held, { tokens: write, now });
     if (ok && current.status === "needs_reconnect") {
-      await recordEvent(trx, ctx.clock, { type: "connection.recovered", appId: current.appId, userId: current.userId, data: { by: "refresh" } });
+      await recordEvent(trx, ctx, { type: "connection.recovered", appId: current.appId, userId: current.userId, data: { by: "refresh" } });
     }
     return ok;
   });
@@ -221,7 +221,7 @@ async function markNeedsReconnect(ctx: Context, current: ConnectionRecord, held:
   const marked = await ctx.db.transaction().execute(async (trx) => {
     const ok = await new ConnectionStore(trx, ctx.keyring).markNeedsReconnect(current.id, held, { lastError, now });
     if (ok && current.status !== "needs_reconnect") {
-      await recordEvent(trx, ctx.clock, { type: "connection.needs_reconnect", appId: current.appId, userId: current.userId, data: { error: lastError } });
+      await recordEvent(trx, ctx, { type: "connection.needs_reconnect", appId: current.appId, userId: current.userId, data: { error: lastError } });
     }
     return ok;
   });

@@ -2,7 +2,7 @@
 // SPEC §7): pass the transaction as `db`. The webhook worker delivers them from this table.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Clock, Context } from "../context.ts";
+import type { Context } from "../context.ts";
 import type { Database } from "../store/schema.ts";
 import type { eventTypes } from "./event-schema.ts";
 
@@ -17,20 +17,18 @@ export interface NewEvent {
 }
 
 /**
- * Pass the context (or its clock and config): an event goes to the outbox only when WEBHOOK_URL
- * is set, so one recorded without a webhook is never sent later to a URL configured after it.
- * A bare clock (older callers) always queues it, as does `{deliver: true}`.
+ * An event goes to the outbox only when WEBHOOK_URL is set (or `{deliver: true}`), so one
+ * recorded without a webhook is never sent later to a URL configured after it.
  */
 export async function recordEvent(
   db: Kysely<Database>,
-  clockOrCtx: Clock | Pick<Context, "clock" | "config">,
+  ctx: Pick<Context, "clock" | "config">,
   event: NewEvent,
   opts: { deliver?: boolean } = {},
 ): Promise<string> {
   const id = `evt_${randomUUID().replaceAll("-", "")}`;
-  const clock = "config" in clockOrCtx ? clockOrCtx.clock : clockOrCtx;
-  const deliver = opts.deliver ?? ("config" in clockOrCtx ? clockOrCtx.config.webhookUrl !== undefined : true);
-  const now = clock.now();
+  const deliver = opts.deliver ?? ctx.config.webhookUrl !== undefined;
+  const now = ctx.clock.now();
   await db
     .insertInto("events")
     .values({
