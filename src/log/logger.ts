@@ -16,7 +16,6 @@ const SECRET_FIELDS = [
   "refresh_token",
   "idToken",
   "id_token",
-  "code",
   "code_verifier",
   "codeVerifier",
   "apiKey",
@@ -34,6 +33,10 @@ export const REDACTED_PATHS = [
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   ...CONTAINERS.flatMap((c) => SECRET_FIELDS.map((f) => `${c}${f}`)),
+  // An authorization code in a parsed query or body; a bare `code` is our problem code.
+  "query.code",
+  "body.code",
+  "params.code",
 ];
 
 // Query parameters that carry credentials in URLs we serve or call.
