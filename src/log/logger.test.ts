@@ -17,10 +17,16 @@ describe("logger redaction", () => {
   it("redacts secret fields at the top level and in common containers, at every level", () => {
     const { lines, log } = capture();
     log.trace({ access_token: "SENTINEL-1", body: { client_secret: "SENTINEL-2" }, tokens: { refreshToken: "SENTINEL-3" } }, "x");
-    log.error({ data: { password: "SENTINEL-4" }, headers: { authorization: "Bearer SENTINEL-5" } }, "y");
+    log.error({ data: { password: "SENTINEL-4" }, headers: { authorization: "Bearer SENTINEL-5" }, query: { code: "SENTINEL-8" } }, "y");
     const text = lines.join("\n");
-    for (let i = 1; i <= 5; i++) expect(text).not.toContain(`SENTINEL-${i}`);
+    for (const i of [1, 2, 3, 4, 5, 8]) expect(text).not.toContain(`SENTINEL-${i}`);
     expect(text).toContain("[REDACTED]");
+  });
+
+  it("keeps our own problem code readable", () => {
+    const { lines, log } = capture();
+    log.warn({ code: "provider_unavailable", detail: "x" }, "request failed");
+    expect(lines.join("\n")).toContain('"code":"provider_unavailable"');
   });
 
   it("strips credentials from logged URLs", () => {
