@@ -399,6 +399,24 @@ describe.each(dialects)("providers that bend the standard on %s", (dialect) => {
     expect(notion.headers.authorization).toMatch(/^Basic /);
   });
 
+  it("no issued token or client secret is in the database or the connections API in the clear", async () => {
+    const rows = JSON.stringify([
+      ...(await svc.ctx.db.selectFrom("connections").selectAll().execute()),
+      ...(await svc.ctx.db.selectFrom("apps").selectAll().execute()),
+    ]);
+    expect(rows).not.toContain(CLIENT_SECRET);
+    for (const quirk of cases) {
+      const listed = await svc.server.inject({ method: "GET", url: `/api/v1/apps/${quirk.id}/connections`, headers: svc.headers });
+      expect(listed.statusCode).toBe(200);
+      expect(listed.json().items.length).toBeGreaterThan(0);
+      for (let n = 1; n <= providers.get(quirk.id)!.issued; n++) {
+        expect(rows).not.toContain(quirk.expect.accessToken(n));
+        expect(listed.body).not.toContain(quirk.expect.accessToken(n));
+      }
+      for (const r of providers.get(quirk.id)!.tokenRequests) if (r.params.refresh_token) expect(rows + listed.body).not.toContain(r.params.refresh_token);
+    }
+  });
+
   it("no issued token, authorization code or client secret appears in any log line", () => {
     const logs = svc.logs.text();
     expect(logs).not.toContain(CLIENT_SECRET);
