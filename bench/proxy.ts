@@ -39,7 +39,13 @@ export async function run(): Promise<void> {
       requestedScopes: [],
     });
     const auth = { authorization: svc.headers.authorization! };
-    printPair("small JSON", await load("direct", `${apiUrl}/api/me`), await load("proxied", `${svc.url}/api/v1/proxy/bench-api/u1/me`, { headers: auth }));
+    printPair("small JSON, 20 connections", await load("direct", `${apiUrl}/api/me`), await load("proxied", `${svc.url}/api/v1/proxy/bench-api/u1/me`, { headers: auth }));
+    // One connection: the latency a single call gains by going through the proxy, without queueing.
+    printPair(
+      "small JSON, 1 connection",
+      await load("direct", `${apiUrl}/api/me`, { connections: 1 }),
+      await load("proxied", `${svc.url}/api/v1/proxy/bench-api/u1/me`, { headers: auth, connections: 1 }),
+    );
     printPair(
       "1 MiB body",
       await load("direct", `${apiUrl}/api/big`, { connections: 4 }),
