@@ -129,6 +129,9 @@ async function refreshHeld(ctx: Context, store: ConnectionStore, current: Connec
   const held = { version: current.version, leaseOwner: lease.owner };
   const tokens = openTokens(ctx.keyring, current);
   if (!tokens.refreshToken) {
+    // Nothing to refresh with. A token that still works (or never expires: GitHub, Slack) is
+    // the best there is, so it is the answer; only an expired one means the user must reconnect.
+    if (current.expiresAt === null || current.expiresAt > ctx.clock.now()) return answerFrom(ctx.keyring, current);
     return markNeedsReconnect(ctx, current, held, "the access token expired and the provider issued no refresh token");
   }
   const app = await getApp(ctx, current.appId);

@@ -268,11 +268,14 @@ describe.each(dialects)("built-in templates end to end on %s", (dialect) => {
 
     it("refreshes with the refresh token it was given (when the provider gives one)", async () => {
       if (c.expected.refreshToken === null) {
-        // Nothing to refresh with: the stored row said so above; a forced refresh must not call the provider.
+        // Nothing to refresh with: a forced refresh must not call the provider, and the token,
+        // still valid (or without expiry), stays the answer and the connection stays active.
         const sent = fake.requests.filter((r) => r.path === "/token").length;
         const rec = await getConnectionRecord(svc.ctx, appId, userId);
-        await expect(getToken(svc.ctx, appId, userId, 0, { forceUnlessVersionAfter: rec.version })).rejects.toMatchObject({ code: "needs_reconnect" });
+        const kept = await getToken(svc.ctx, appId, userId, 0, { forceUnlessVersionAfter: rec.version });
+        expect(kept.accessToken).toBe(c.expected.accessToken);
         expect(fake.requests.filter((r) => r.path === "/token").length).toBe(sent);
+        expect((await getConnectionRecord(svc.ctx, appId, userId)).status).toBe("active");
         return;
       }
       const rec = await getConnectionRecord(svc.ctx, appId, userId);
