@@ -4,7 +4,7 @@ import { openOptional, seal } from "../crypto/seal.ts";
 import { discoverProvider } from "../discovery/discover.ts";
 import { AppError } from "../errors/problem.ts";
 import { APP_ID, type AppResource, type CreateAppBody, type PatchAppBody } from "./app-schema.ts";
-import { AppStore, type App, type TokenEndpointAuthMethod } from "./app-store.ts";
+import { AppStore, blankApp, type App, type TokenEndpointAuthMethod } from "./app-store.ts";
 import { slugFromName } from "./slug.ts";
 import { applyTemplate } from "./templates/index.ts";
 
@@ -148,38 +148,7 @@ export async function createApp(ctx: Pick<Context, "db" | "clock" | "keyring" | 
     throw new AppError("invalid_request", `id: "${id}" is not a valid app id (a-z, 0-9 and -, at most 64); choose one with "id"`);
   }
   const now = ctx.clock.now();
-  let app: App = applyFields(
-    {
-      id,
-      name: body.name,
-      template: template ?? null,
-      discoveryUrl: null,
-      issuer: null,
-      authorizationEndpoint: null,
-      tokenEndpoint: null,
-      revocationEndpoint: null,
-      userinfoEndpoint: null,
-      introspectionEndpoint: null,
-      jwksUri: null,
-      clientId: null,
-      clientSecretSealed: null,
-      scopes: [],
-      extraParams: {},
-      tokenEndpointAuthMethod: "none",
-      pkce: "auto",
-      apiBaseUrl: null,
-      scopeSeparator: " ",
-      tokenResponsePath: null,
-      defaultExpiresIn: null,
-      tokenRequestFormat: "form",
-      codeChallengeMethodsSupported: null,
-      issParameterSupported: false,
-      tokenEndpointAuthMethodsSupported: null,
-      createdAt: now,
-      updatedAt: now,
-    },
-    body,
-  );
+  let app: App = applyFields({ ...blankApp(id, body.name, now), template: template ?? null }, body);
   if (body.clientSecret) app.clientSecretSealed = seal(ctx.keyring, body.clientSecret, clientSecretBinding(id));
   // Only the caller's own fields count as explicit: a template's discoveryUrl is not fetched at
   // create (its endpoints are already set), and its auth method re-derives without a secret.

@@ -40,6 +40,39 @@ export interface App {
   updatedAt: number;
 }
 
+/** An app with nothing set but its id and name: the defaults of SPEC §4. */
+export function blankApp(id: string, name: string, now: number): App {
+  return {
+    id,
+    name,
+    template: null,
+    discoveryUrl: null,
+    issuer: null,
+    authorizationEndpoint: null,
+    tokenEndpoint: null,
+    revocationEndpoint: null,
+    userinfoEndpoint: null,
+    introspectionEndpoint: null,
+    jwksUri: null,
+    clientId: null,
+    clientSecretSealed: null,
+    scopes: [],
+    extraParams: {},
+    tokenEndpointAuthMethod: "none",
+    pkce: "auto",
+    apiBaseUrl: null,
+    scopeSeparator: " ",
+    tokenResponsePath: null,
+    defaultExpiresIn: null,
+    tokenRequestFormat: "form",
+    codeChallengeMethodsSupported: null,
+    issParameterSupported: false,
+    tokenEndpointAuthMethodsSupported: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 const json = <T>(text: string | null): T | null => (text == null ? null : (JSON.parse(text) as T));
 
 export function rowToApp(r: AppsTable): App {

@@ -4,7 +4,7 @@
 // arrived, so a test can assert what the provider saw.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { App } from "../../src/apps/app-store.ts";
+import { blankApp, type App } from "../../src/apps/app-store.ts";
 import { clientSecretBinding } from "../../src/apps/app-service.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { Clock } from "../../src/context.ts";
@@ -100,33 +100,11 @@ export function testApp(ctx: Pick<OAuthContext, "keyring">, fields: Partial<App>
       ? {}
       : { clientSecretSealed: clientSecret === null ? null : seal(ctx.keyring, clientSecret, clientSecretBinding(id)) };
   return {
-    id,
-    name: "Test app",
-    template: null,
-    discoveryUrl: null,
-    issuer: null,
+    ...blankApp(id, "Test app", 0),
     authorizationEndpoint: "https://provider.example/authorize",
     tokenEndpoint: "https://provider.example/token",
-    revocationEndpoint: null,
-    userinfoEndpoint: null,
-    introspectionEndpoint: null,
-    jwksUri: null,
     clientId: "client-1",
-    clientSecretSealed: null,
-    scopes: [],
-    extraParams: {},
     tokenEndpointAuthMethod: clientSecret ? "client_secret_basic" : "none",
-    pkce: "auto",
-    apiBaseUrl: null,
-    scopeSeparator: " ",
-    tokenResponsePath: null,
-    defaultExpiresIn: null,
-    tokenRequestFormat: "form",
-    codeChallengeMethodsSupported: null,
-    issParameterSupported: false,
-    tokenEndpointAuthMethodsSupported: null,
-    createdAt: 0,
-    updatedAt: 0,
     ...rest,
     ...secretFields,
   };
