@@ -18,7 +18,8 @@ const FLAGS = [
 
 async function executablePath(): Promise<string> {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  if (existsSync("/usr/bin/chromium")) return "/usr/bin/chromium";
+  // CA_TEST_NPM_CHROMIUM=1 takes the fresh-machine path even where Debian's Chromium exists.
+  if (process.env.CA_TEST_NPM_CHROMIUM !== "1" && existsSync("/usr/bin/chromium")) return "/usr/bin/chromium";
   const { default: sparticuz } = await import("@sparticuz/chromium");
   return sparticuz.executablePath();
 }
