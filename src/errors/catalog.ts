@@ -46,16 +46,6 @@ export const errorCatalog = {
     title: "Provider unavailable",
     fix: "The provider did not answer in time or is failing; retry after the Retry-After delay.",
   },
-  provider_timeout: {
-    status: 504,
-    title: "Provider timeout",
-    fix: "The provider's API did not answer in time; retry later or with a smaller request.",
-  },
-  payload_too_large: {
-    status: 413,
-    title: "Payload too large",
-    fix: "Send a smaller body.",
-  },
   internal_error: {
     status: 500,
     title: "Internal error",

@@ -41,7 +41,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return sendProblem(reply, "payload_too_large", "the request body is larger than allowed");
+      // SPEC §4 keeps the codes to a closed list: the status says 413, the code says what to fix.
+      return sendProblem(reply, "invalid_request", "body: larger than allowed", { status: 413 });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return sendProblem(reply, "invalid_request", `unsupported Content-Type "${request.headers["content-type"] ?? ""}": send application/json`, { status: 415 });
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

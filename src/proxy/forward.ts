@@ -51,7 +51,8 @@ async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessT
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     if (timedOut) {
-      throw new AppError("provider_timeout", `the provider's API did not answer within ${ctx.config.proxyTimeoutMs / 1000} s`, { cause: err });
+      // A gateway timeout (504), with the SPEC's code for a provider that does not answer.
+      throw new AppError("provider_unavailable", `the provider's API did not answer within ${ctx.config.proxyTimeoutMs / 1000} s`, { status: 504, cause: err });
     }
     if (e.name === "BlockedDestinationError") {
       throw new AppError("provider_error", `the app's apiBaseUrl is refused by the SSRF guard: ${e.message}`, { status: 502, cause: err });

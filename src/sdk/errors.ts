@@ -44,8 +44,6 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   needs_reconnect: true,
   provider_error: true,
   provider_unavailable: true,
-  provider_timeout: true,
-  payload_too_large: true,
   internal_error: true,
 };
 
@@ -61,14 +59,12 @@ function codeForStatus(status: number): ErrorCode {
       return "not_found";
     case 409:
       return "conflict";
-    case 413:
-      return "payload_too_large";
     case 502:
       return "provider_error";
     case 503:
       return "provider_unavailable";
     case 504:
-      return "provider_timeout";
+      return "provider_unavailable";
   }
   return status >= 500 ? "internal_error" : "invalid_request";
 }

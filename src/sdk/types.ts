@@ -14,8 +14,6 @@ export type ErrorCode =
   | "needs_reconnect"
   | "provider_error"
   | "provider_unavailable"
-  | "provider_timeout"
-  | "payload_too_large"
   | "internal_error";
 
 /** An RFC 9457 problem document as the API sends it. */

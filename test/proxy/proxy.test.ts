@@ -168,7 +168,7 @@ describe.each(dialects)("proxy on %s", (dialect) => {
   it("refuses a body over the limit with 413", async () => {
     const res = await proxy("POST", "/upload", { payload: Buffer.alloc(10 * 1024 * 1024 + 1, 1), headers: { "content-type": "application/octet-stream" } });
     expect(res.statusCode).toBe(413);
-    expect(res.json().code).toBe("payload_too_large");
+    expect(res.json().code).toBe("invalid_request");
   });
 
   // Sent over a real socket: inject() (like most clients) would normalise the dot segments away.
@@ -219,10 +219,10 @@ describe.each(dialects)("proxy on %s", (dialect) => {
     expect(fake.refreshes).toBe(before + 1);
   });
 
-  it("answers 504 provider_timeout when the API does not answer in time", async () => {
+  it("answers 504 provider_unavailable when the API does not answer in time", async () => {
     const res = await proxy("GET", "/slow");
     expect(res.statusCode).toBe(504);
-    expect(res.json().code).toBe("provider_timeout");
+    expect(res.json().code).toBe("provider_unavailable");
   });
 
   it("answers 404 not_connected for a user without a connection, calling nothing", async () => {
