@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { getApp } from "../apps/app-service.ts";
 import type { Context } from "../context.ts";
+import { AppError } from "../errors/problem.ts";
 import { getAppToken } from "./app-token.ts";
 import { appParams, connectionParams, connectionResource, listConnectionsQuery, tokenQuery, tokenResource } from "./connection-schema.ts";
 import { deleteConnection, getConnection, listConnections } from "./connection-service.ts";
@@ -35,8 +36,12 @@ export function connectionRoutes(ctx: Context): FastifyPluginAsyncZod {
         response: { 200: tokenResource },
       },
       handler: async (req, reply) => {
-        await getApp(ctx, req.params.appId);
-        const token = await getToken(ctx, req.params.appId, req.params.userId, req.query.minValidity);
+        // The hot path reads the connection only; an unknown app is told apart from a missing
+        // connection (404 not_found vs not_connected) only when there is no connection.
+        const token = await getToken(ctx, req.params.appId, req.params.userId, req.query.minValidity).catch(async (err: unknown) => {
+          if (err instanceof AppError && err.code === "not_connected") await getApp(ctx, req.params.appId);
+          throw err;
+        });
         // RFC 6749 §5.1: token answers are not cached.
         reply.header("cache-control", "no-store");
         return token;
