@@ -6,7 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import secureJson from "secure-json-parse";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, validatorCompiler, type FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ApiKeyVerifier } from "../api-keys/api-key-service.ts";
 import { appRoutes } from "../apps/app-routes.ts";
 import { templateRoutes } from "../apps/template-routes.ts";
@@ -17,6 +17,7 @@ import { discoveryRoutes } from "../discovery/discovery-routes.ts";
 import type { Context } from "../context.ts";
 import { errorCatalog, errorCodes } from "../errors/catalog.ts";
 import { requireApiKey } from "./api-auth.ts";
+import { responseSerializerCompiler } from "./response-serializer.ts";
 import { docsPage } from "./docs-page.ts";
 import { errorHandler, sendProblem } from "./error-handler.ts";
 import { eventRoutes } from "../events/event-routes.ts";
@@ -42,7 +43,7 @@ export async function buildServer(ctx: Context): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 500 },
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, "not_found", `no route for ${req.method} ${req.url.split("?")[0]}`));
 
