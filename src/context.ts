@@ -2,10 +2,13 @@
 // so a rule can be tested with a fixed clock and a fake fetch, and the same code runs for real.
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { App } from "./apps/app-store.ts";
 import type { Config } from "./config/config.ts";
+import type { ConnectionRecord } from "./connections/connection-store.ts";
 import type { Keyring } from "./crypto/keyring.ts";
 import type { Metrics } from "./metrics/metrics.ts";
 import type { Dialect } from "./store/dialect.ts";
+import type { ReadCache } from "./store/read-cache.ts";
 import type { Database } from "./store/schema.ts";
 
 export interface Clock {
@@ -30,4 +33,16 @@ export interface Context {
   metrics: Metrics;
   /** Names this process in leases, so a lock can only be released by its holder. */
   instanceId: string;
+  /**
+   * Hot rows kept exact by the change feed (store/read-cache.ts): read paths use them, writes
+   * and anything under a lease read the database. Absent in CLI commands and bare test contexts.
+   */
+  caches?: ReadCaches;
+}
+
+export interface ReadCaches {
+  /** By app id. */
+  apps: ReadCache<App>;
+  /** By connectionKey(appId, userId); rows keep their tokens sealed. */
+  connections: ReadCache<ConnectionRecord>;
 }

@@ -50,7 +50,16 @@ export function openClientSecret(ctx: Pick<Context, "keyring">, app: App): strin
   return openOptional(ctx.keyring, app.clientSecretSealed, clientSecretBinding(app.id));
 }
 
-export async function getApp(ctx: Pick<Context, "db">, id: string): Promise<App> {
+/** The app, from the read cache when the context has one (a frozen object: copy to change it). */
+export async function getApp(ctx: Pick<Context, "db" | "caches">, id: string): Promise<App> {
+  if (!ctx.caches) return getStoredApp(ctx, id);
+  const app = APP_ID.test(id) ? await ctx.caches.apps.read(id, () => new AppStore(ctx.db).get(id)) : undefined;
+  if (!app) throw new AppError("not_found", `no app with id "${id}"`);
+  return app;
+}
+
+/** The app as stored right now, for a read-modify-write. */
+async function getStoredApp(ctx: Pick<Context, "db">, id: string): Promise<App> {
   const app = APP_ID.test(id) ? await new AppStore(ctx.db).get(id) : undefined;
   if (!app) throw new AppError("not_found", `no app with id "${id}"`);
   return app;
@@ -162,7 +171,7 @@ export async function updateApp(
   id: string,
   body: PatchAppBody,
 ): Promise<App> {
-  const current = await getApp(ctx, id);
+  const current = await getStoredApp(ctx, id);
   let app = applyFields(current, body);
   if (body.clientSecret !== undefined) {
     app.clientSecretSealed = body.clientSecret === null ? null : seal(ctx.keyring, body.clientSecret, clientSecretBinding(id));

@@ -10,7 +10,7 @@ import type { CliIo } from "./command.ts";
 export async function withContext<T>(io: CliIo, fn: (ctx: Context) => Promise<T>): Promise<T> {
   const config = loadConfig(io.env);
   const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, pino.destination(2));
-  const ctx = await openContext(config, { log, metricsDefaults: false });
+  const ctx = await openContext(config, { log, metricsDefaults: false, readCache: false });
   try {
     return await fn(ctx);
   } finally {

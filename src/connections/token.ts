@@ -15,6 +15,7 @@ import { AppError } from "../errors/problem.ts";
 import { recordEvent } from "../events/record-event.ts";
 import { revokeToken } from "../oauth/grants.ts";
 import type { ProviderFailure } from "../oauth/provider-failure.ts";
+import { connectionKey } from "../store/change-feed.ts";
 import { connectionStore, iso, notConnected, tokenWriteFrom } from "./connection-service.ts";
 import { ConnectionStore, openTokens, type ConnectionRecord, type TokenWrite } from "./connection-store.ts";
 import { acquireRefreshLease, type HeldLease } from "./refresh-lease.ts";
@@ -61,9 +62,11 @@ function needsReconnect(rec: Pick<ConnectionRecord, "lastError">): AppError {
 /** A token valid for at least `minValidity` seconds, refreshing first when needed. */
 export async function getToken(ctx: Context, appId: string, userId: string, minValidity: number, opts: GetTokenOptions = {}): Promise<Token> {
   const store = connectionStore(ctx);
-  const rec = await store.get(appId, userId);
-  if (!rec) throw notConnected(appId, userId);
   const force = opts.forceUnlessVersionAfter !== undefined;
+  // The first look may come from the read cache; everything that decides a refresh re-reads
+  // the row under the lease, so a row that went stale a moment ago costs time, not correctness.
+  const rec = ctx.caches && !force ? await ctx.caches.connections.read(connectionKey(appId, userId), () => store.get(appId, userId)) : await store.get(appId, userId);
+  if (!rec) throw notConnected(appId, userId);
   if (force && rec.version > opts.forceUnlessVersionAfter!) return resultOfOthers(ctx, rec);
   if (rec.status === "needs_reconnect" && !force) throw needsReconnect(rec);
   const now = ctx.clock.now();

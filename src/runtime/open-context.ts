@@ -11,6 +11,7 @@ import { createOutboundFetch } from "../net/outbound-fetch.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { openDatabase } from "../store/database.ts";
 import { migrateToLatest } from "../store/migrator.ts";
+import { ReadCache } from "../store/read-cache.ts";
 
 export interface OpenedContext extends Context {
   close(): Promise<void>;
@@ -23,6 +24,8 @@ export interface OpenContextOptions {
   /** Skip migrations (they run by default, at every start). */
   migrate?: boolean;
   metricsDefaults?: boolean;
+  /** Keep hot rows in memory, kept exact by the change feed (default on; off for CLI commands). */
+  readCache?: boolean;
 }
 
 export async function openContext(config: Config, opts: OpenContextOptions): Promise<OpenedContext> {
@@ -58,6 +61,10 @@ export async function openContext(config: Config, opts: OpenContextOptions): Pro
     instanceId: `${process.pid}-${randomBytes(4).toString("hex")}`,
     close: () => store.close(),
   };
+  if (opts.readCache !== false) {
+    const feed = store.watchChanges(opts.log);
+    ctx.caches = { apps: new ReadCache(feed, "apps"), connections: new ReadCache(feed, "connections") };
+  }
   if (config.bootstrapApiKey) await ensureBootstrapApiKey(ctx, config.bootstrapApiKey);
   return ctx;
 }

@@ -4,7 +4,10 @@ import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
+import type { Logger } from "pino";
+import { postgresChangeFeed, sqliteChangeFeed, type ChangeFeed } from "./change-feed.ts";
 import type { Dialect } from "./dialect.ts";
+import { LocalWritesPlugin } from "./local-writes.ts";
 import type { Database } from "./schema.ts";
 
 // int8 (bigint: our epoch-ms columns, count(*)) as a JS number: every value we store fits
@@ -14,6 +17,8 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** Starts the change feed (after migrations: it watches tables they create). */
+  watchChanges(log: Logger): ChangeFeed;
   close(): Promise<void>;
 }
 
@@ -57,11 +62,30 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): Store {
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("synchronous = NORMAL");
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), ...(log ? { log } : {}) });
-    return { db, dialect: "sqlite", close: () => db.destroy() };
+    let feed: ChangeFeed | undefined;
+    return {
+      db,
+      dialect: "sqlite",
+      watchChanges: () => (feed ??= sqliteChangeFeed(sqlite)),
+      close: async () => {
+        await feed?.close();
+        await db.destroy();
+      },
+    };
   }
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
-  return { db, dialect: "postgres", close: () => db.destroy() };
+  const localWrites = new LocalWritesPlugin();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [localWrites], ...(log ? { log } : {}) });
+  let feed: ChangeFeed | undefined;
+  return {
+    db,
+    dialect: "postgres",
+    watchChanges: (logger) => (feed ??= postgresChangeFeed(url, logger, localWrites)),
+    close: async () => {
+      await feed?.close();
+      await db.destroy();
+    },
+  };
 }

@@ -1,11 +1,13 @@
 // One migration set for both databases, applied at start and by `connected-apps migrate`.
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/0001_initial.ts";
+import * as rowChangeNotify from "./migrations/0002_row_change_notify.ts";
 
 // Listed here rather than read from the folder, so migrations are bundled with the code and
 // their order is reviewed like code.
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_row_change_notify": rowChangeNotify,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
