@@ -93,6 +93,11 @@ function toRecord(r: ConnectionsTable): ConnectionRecord {
   };
 }
 
+/** The access token alone: a token read needs nothing else opened. */
+export function openAccessToken(keyring: Keyring, rec: ConnectionRecord): string {
+  return open(keyring, rec.sealed.accessToken, binding(rec.id, "access_token"));
+}
+
 export function openTokens(keyring: Keyring, rec: ConnectionRecord): ConnectionTokens {
   return {
     accessToken: open(keyring, rec.sealed.accessToken, binding(rec.id, "access_token")),

@@ -17,7 +17,7 @@ import { revokeToken } from "../oauth/grants.ts";
 import type { ProviderFailure } from "../oauth/provider-failure.ts";
 import { connectionKey } from "../store/change-feed.ts";
 import { connectionStore, iso, notConnected, tokenWriteFrom } from "./connection-service.ts";
-import { ConnectionStore, openTokens, type ConnectionRecord, type TokenWrite } from "./connection-store.ts";
+import { ConnectionStore, openAccessToken, openTokens, type ConnectionRecord, type TokenWrite } from "./connection-store.ts";
 import { acquireRefreshLease, type HeldLease } from "./refresh-lease.ts";
 import { backoffDelay, refreshSettings, validFor } from "./refresh-policy.ts";
 import { asProviderFailure, identityChange, refreshWithRetry } from "./provider-refresh.ts";
@@ -52,7 +52,7 @@ function engineOf(ctx: Pick<Context, "instanceId">): Engine {
 }
 
 function answerFrom(keyring: Context["keyring"], rec: ConnectionRecord): Token {
-  return { accessToken: openTokens(keyring, rec).accessToken, tokenType: rec.tokenType, expiresAt: iso(rec.expiresAt), scopes: rec.scopes };
+  return { accessToken: openAccessToken(keyring, rec), tokenType: rec.tokenType, expiresAt: iso(rec.expiresAt), scopes: rec.scopes };
 }
 
 function needsReconnect(rec: Pick<ConnectionRecord, "lastError">): AppError {
