@@ -2,6 +2,7 @@
 // so a rule can be tested with a fixed clock and a fake fetch, and the same code runs for real.
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
 import type { App } from "./apps/app-store.ts";
 import type { Config } from "./config/config.ts";
 import type { ConnectionRecord } from "./connections/connection-store.ts";
@@ -21,6 +22,19 @@ export const systemClock: Clock = { now: () => Date.now() };
 /** Outbound HTTP to providers: SSRF-guarded unless the config allows private addresses. */
 export type OutboundFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
+/** The same guard as undici.request: the API proxy's way out (streams, no WHATWG layers). */
+export type OutboundRequest = (
+  url: URL,
+  init: {
+    method: Dispatcher.HttpMethod;
+    headers: Record<string, string | string[]>;
+    body?: Buffer;
+    signal: AbortSignal;
+    /** Time allowed until the response headers arrive. */
+    headersTimeout: number;
+  },
+) => Promise<Dispatcher.ResponseData>;
+
 export interface Context {
   config: Config;
   db: Kysely<Database>;
@@ -29,6 +43,8 @@ export interface Context {
   keyring: Keyring;
   clock: Clock;
   fetch: OutboundFetch;
+  /** For the API proxy; everything else speaks fetch. */
+  request: OutboundRequest;
   log: Logger;
   metrics: Metrics;
   /** Names this process in leases, so a lock can only be released by its holder. */

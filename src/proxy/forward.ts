@@ -1,6 +1,7 @@
 // Forwards one call to the provider's API as the user: the token injected, one forced refresh
 // and one retry on a 401 (the token may have been revoked or rotated early), never a redirect
 // followed with the token attached.
+import type { Dispatcher } from "undici";
 import { getApp } from "../apps/app-service.ts";
 import type { Context } from "../context.ts";
 import { connectionStore } from "../connections/connection-service.ts";
@@ -26,56 +27,45 @@ export interface ProxyCall {
 /** A token this close to expiry is refreshed before the call rather than after a 401. */
 const MIN_VALIDITY_S = 30;
 
-async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessToken: string; tokenType: string }): Promise<Response> {
-  // A plain timer, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the combined
-  // signal can lose its timeout to garbage collection and never fire.
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException("proxy timeout", "TimeoutError"));
-  }, ctx.config.proxyTimeoutMs);
-  const onCallerGone = () => controller.abort(call.signal.reason);
-  call.signal.addEventListener("abort", onCallerGone, { once: true });
-  const signal = controller.signal;
+/** The provider's answer: its status, headers and body (a stream, read by the caller). */
+export type ProviderAnswer = Dispatcher.ResponseData;
+
+async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessToken: string; tokenType: string }): Promise<ProviderAnswer> {
   try {
-    return await ctx.fetch(target, {
-      method: call.method,
+    return await ctx.request(target, {
+      method: call.method as Dispatcher.HttpMethod,
       headers: requestHeadersForProvider(call.headers, token.accessToken, token.tokenType),
-      ...(call.body && call.body.length > 0 && call.method !== "GET" && call.method !== "HEAD" ? { body: new Uint8Array(call.body.buffer, call.body.byteOffset, call.body.length) as Uint8Array<ArrayBuffer> } : {}),
-      // A redirect is answered to the caller as it is: following it would carry the user's
-      // token to wherever the provider (or an attacker controlling a page there) points.
-      redirect: "manual",
-      signal,
+      ...(call.body && call.body.length > 0 && call.method !== "GET" && call.method !== "HEAD" ? { body: call.body } : {}),
+      // No redirect is followed: it would carry the user's token to wherever the provider (or
+      // an attacker controlling a page there) points. The caller gets the 3xx as it is.
+      signal: call.signal,
+      // Until the headers are in; the body then streams on without a deadline of ours.
+      headersTimeout: ctx.config.proxyTimeoutMs,
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (timedOut) {
+    const e = err as Error & { code?: string; cause?: { code?: string } };
+    if (e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_CONNECT_TIMEOUT") {
       // A gateway timeout (504), with the SPEC's code for a provider that does not answer.
       throw new AppError("provider_unavailable", `the provider's API did not answer within ${ctx.config.proxyTimeoutMs / 1000} s`, { status: 504, cause: err });
     }
     if (e.name === "BlockedDestinationError") {
       throw new AppError("provider_error", `the app's apiBaseUrl is refused by the SSRF guard: ${e.message}`, { status: 502, cause: err });
     }
-    throw new AppError("provider_error", `the provider's API could not be reached (${e.cause?.code ?? e.name})`, { status: 502, cause: err });
-  } finally {
-    // Headers are in (or the call failed): the body streams on without a deadline of ours.
-    clearTimeout(timer);
-    call.signal.removeEventListener("abort", onCallerGone);
+    throw new AppError("provider_error", `the provider's API could not be reached (${e.code ?? e.cause?.code ?? e.name})`, { status: 502, cause: err });
   }
 }
 
-export async function forwardProxyCall(ctx: Context, call: ProxyCall): Promise<Response> {
+export async function forwardProxyCall(ctx: Context, call: ProxyCall): Promise<ProviderAnswer> {
   const app = await getApp(ctx, call.appId);
   if (!app.apiBaseUrl) throw new AppError("invalid_request", `app "${app.id}" has no apiBaseUrl: set one to use the proxy`);
   const target = proxyTarget(app.apiBaseUrl, call.rawPathAndQuery);
   const token = await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S);
   const first = await send(ctx, call, target, token);
-  if (first.status !== 401) return first;
+  if (first.statusCode !== 401) return first;
   // RFC 6750 §3.1: 401 invalid_token. One forced refresh, then one retry; a second 401 is the
   // answer. If the row already holds another token (someone refreshed after our read), that
   // one is retried without refreshing again. Only this rare path reads the row a second time.
-  await first.body?.cancel();
+  await first.body.dump();
   const row = await connectionStore(ctx).get(app.id, call.userId);
   if (!row) return send(ctx, call, target, token);
   const current = openTokens(ctx.keyring, row).accessToken;

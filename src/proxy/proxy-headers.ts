@@ -4,7 +4,9 @@
 // the caller.
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 const NEVER_FORWARDED = ["host", "authorization", "cookie", "content-length", "expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "origin", "referer"];
-const NEVER_RETURNED = ["set-cookie", "content-length", "content-encoding"];
+// The body is streamed as it came (chunked), so the provider's length is not ours to repeat;
+// its content-encoding is, since the bytes pass through undecoded.
+const NEVER_RETURNED = ["set-cookie", "content-length"];
 
 function connectionNamed(headers: Record<string, string | string[] | undefined>): string[] {
   const c = headers.connection;
@@ -12,24 +14,24 @@ function connectionNamed(headers: Record<string, string | string[] | undefined>)
   return text.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
 }
 
-export function requestHeadersForProvider(incoming: Record<string, string | string[] | undefined>, accessToken: string, tokenType: string): Headers {
+export function requestHeadersForProvider(incoming: Record<string, string | string[] | undefined>, accessToken: string, tokenType: string): Record<string, string | string[]> {
   const drop = new Set([...HOP_BY_HOP, ...NEVER_FORWARDED, ...connectionNamed(incoming)]);
-  const out = new Headers();
+  const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || drop.has(name.toLowerCase())) continue;
-    for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+    const lower = name.toLowerCase();
+    if (value === undefined || drop.has(lower)) continue;
+    out[lower] = value;
   }
   // RFC 6750 §2.1: the token as a Bearer credential (providers that say "bearer" get "Bearer").
-  out.set("authorization", `${tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType} ${accessToken}`);
+  out.authorization = `${tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType} ${accessToken}`;
   return out;
 }
 
-export function responseHeadersForCaller(upstream: Headers): Record<string, string | string[]> {
-  const named = (upstream.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase());
-  const drop = new Set([...HOP_BY_HOP, ...NEVER_RETURNED, ...named]);
+export function responseHeadersForCaller(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const drop = new Set([...HOP_BY_HOP, ...NEVER_RETURNED, ...connectionNamed(upstream)]);
   const out: Record<string, string | string[]> = {};
-  upstream.forEach((value, name) => {
-    if (!drop.has(name)) out[name] = value;
-  });
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value !== undefined && !drop.has(name.toLowerCase())) out[name] = value;
+  }
   return out;
 }

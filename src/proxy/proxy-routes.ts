@@ -1,5 +1,4 @@
 // ANY /api/v1/proxy/{appId}/{userId}/{path...}: the provider API's answer, with the user's token.
-import { Readable } from "node:stream";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Context } from "../context.ts";
 import { AppError } from "../errors/problem.ts";
@@ -47,9 +46,12 @@ export function proxyRoutes(ctx: Context): FastifyPluginAsync {
         body: Buffer.isBuffer(req.body) ? req.body : undefined,
         signal: abort.signal,
       });
-      reply.code(upstream.status).headers(responseHeadersForCaller(upstream.headers));
-      if (!upstream.body || req.method === "HEAD") return reply.send();
-      return reply.send(Readable.fromWeb(upstream.body as import("node:stream/web").ReadableStream));
+      reply.code(upstream.statusCode).headers(responseHeadersForCaller(upstream.headers));
+      if (req.method === "HEAD") {
+        await upstream.body.dump();
+        return reply.send();
+      }
+      return reply.send(upstream.body);
     };
     api.route({ method: [...METHODS], url: "/proxy/:appId/:userId", schema: { hide: true }, handler });
     api.route({ method: [...METHODS], url: "/proxy/:appId/:userId/*", schema: { tags: ["proxy"], summary: "Call the provider's API as the user (apiBaseUrl + path)" }, handler });

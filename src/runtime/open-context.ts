@@ -7,7 +7,7 @@ import type { Config } from "../config/config.ts";
 import { systemClock, type Clock, type Context, type OutboundFetch } from "../context.ts";
 import { checkKeyringAgainstDatabase, databaseHasSealedData } from "../crypto/keyring-check.ts";
 import { loadKeyring, type LoadedKeyring } from "../crypto/keyring-source.ts";
-import { createOutboundFetch } from "../net/outbound-fetch.ts";
+import { createOutboundHttp } from "../net/outbound-fetch.ts";
 import { createMetrics } from "../metrics/metrics.ts";
 import { openDatabase } from "../store/database.ts";
 import { migrateToLatest } from "../store/migrator.ts";
@@ -49,13 +49,15 @@ export async function openContext(config: Config, opts: OpenContextOptions): Pro
   if (config.allowPrivateUrls) {
     opts.log.warn("CONNECTED_APPS_ALLOW_PRIVATE_URLS is on: the SSRF guard lets provider URLs reach loopback and private addresses");
   }
+  const outbound = createOutboundHttp({ allowPrivateUrls: config.allowPrivateUrls });
   const ctx: OpenedContext = {
     config,
     db: store.db,
     dialect: store.dialect,
     keyring: loaded.keyring,
     clock: opts.clock ?? systemClock,
-    fetch: opts.fetch ?? createOutboundFetch({ allowPrivateUrls: config.allowPrivateUrls }),
+    fetch: opts.fetch ?? outbound.fetch,
+    request: outbound.request,
     log: opts.log,
     metrics,
     instanceId: `${process.pid}-${randomBytes(4).toString("hex")}`,

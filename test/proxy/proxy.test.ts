@@ -1,6 +1,7 @@
 // The proxy against a loopback API that echoes what it received, and a loopback token endpoint
 // that counts refreshes (both fakes: the API behaviour under test is ours, not a provider's).
 import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +16,8 @@ interface Fake {
   refreshes: number;
   /** The access token the API currently accepts at /protected. */
   validToken: string;
+  /** Settles when the provider's /trickle answer was closed. */
+  trickleClosed?: Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,27 @@ async function startFakeProvider(): Promise<Fake> {
         return res.end();
       }
       if (path.startsWith("/api/slow")) return; // never answers; the proxy's timeout ends it
+      if (path.startsWith("/api/gzip")) {
+        // Compressed only for a caller that asked for it (the caller's Accept-Encoding passes).
+        const json = Buffer.from(JSON.stringify({ compressed: true, acceptEncoding: req.headers["accept-encoding"] ?? null }));
+        if (!String(req.headers["accept-encoding"] ?? "").includes("gzip")) {
+          res.writeHead(200, { "content-type": "application/json" });
+          return res.end(json);
+        }
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        return res.end(gzipSync(json));
+      }
+      if (path.startsWith("/api/empty")) {
+        res.writeHead(204, { "x-provider": "empty" });
+        return res.end();
+      }
+      if (path.startsWith("/api/trickle")) {
+        // A body that takes its time: the caller hangs up half-way.
+        fake.trickleClosed = new Promise((resolve) => res.on("close", () => resolve(true)));
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("first part;");
+        return;
+      }
       res.writeHead(201, { "content-type": "application/json", "set-cookie": "provider=1", "x-provider": "yes" });
       res.end(
         JSON.stringify({
@@ -150,6 +174,48 @@ describe.each(dialects)("proxy on %s", (dialect) => {
     expect(res.statusCode).toBe(201);
     expect(res.headers["x-provider"]).toBe("yes");
     expect(res.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("passes a compressed answer through as it came, with its Content-Encoding", async () => {
+    const res = await proxy("GET", "/gzip", { headers: { "accept-encoding": "gzip" } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-encoding"]).toBe("gzip");
+    expect(JSON.parse(gunzipSync(res.rawPayload).toString())).toEqual({ compressed: true, acceptEncoding: "gzip" });
+    const plain = await proxy("GET", "/gzip");
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.json()).toEqual({ compressed: true, acceptEncoding: null });
+  });
+
+  it("answers a 204 without a body, and a HEAD with the status and headers only", async () => {
+    const empty = await proxy("DELETE", "/empty");
+    expect(empty.statusCode).toBe(204);
+    expect(empty.headers["x-provider"]).toBe("empty");
+    expect(empty.rawPayload.length).toBe(0);
+    const head = await proxy("HEAD", "/x");
+    expect(head.statusCode).toBe(201);
+    expect(head.headers["x-provider"]).toBe("yes");
+    expect(head.rawPayload.length).toBe(0);
+  });
+
+  it("closes the call to the provider when the caller goes away mid-answer", async () => {
+    await svc.server.listen({ port: 0, host: "127.0.0.1" }).catch(() => undefined);
+    const address = svc.server.server.address() as AddressInfo;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port: address.port, path: `/api/v1/proxy/echo/${enc}/trickle`, headers: { authorization: svc.headers.authorization! } },
+        (res) => {
+          res.once("data", () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on("error", () => undefined);
+      req.setTimeout(5000, () => reject(new Error("no first part")));
+      req.end();
+    });
+    const closed = await Promise.race([fake.trickleClosed, new Promise((r) => setTimeout(() => r(false), 3000))]);
+    expect(closed).toBe(true);
   });
 
   it("streams a large answer through whole", async () => {
