@@ -9,6 +9,7 @@ export interface Metrics {
   refreshSeconds: Histogram<"app">;
   refreshDue: Gauge;
   tokenReadsWaited: Counter<"app">;
+  readCache: Counter<"table" | "result">;
   webhookDeliveries: Counter<"result">;
 }
 
@@ -45,6 +46,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     refreshDue: new Gauge({
       name: "connected_apps_refresh_due_connections",
       help: "Connections due for refresh that the refresher has not refreshed yet",
+      registers: [registry],
+    }),
+    readCache: new Counter({
+      name: "connected_apps_read_cache_total",
+      help: "First looks at an app or a connection: answered from memory (hit), read from the database (miss), or read there because the change feed is down (bypass)",
+      labelNames: ["table", "result"],
       registers: [registry],
     }),
     tokenReadsWaited: new Counter({

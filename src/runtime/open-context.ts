@@ -65,7 +65,11 @@ export async function openContext(config: Config, opts: OpenContextOptions): Pro
   };
   if (opts.readCache !== false) {
     const feed = store.watchChanges(opts.log);
-    ctx.caches = { apps: new ReadCache(feed, "apps"), connections: new ReadCache(feed, "connections") };
+    const counted = (table: "apps" | "connections") => {
+      const results = { hit: metrics.readCache.labels(table, "hit"), miss: metrics.readCache.labels(table, "miss"), bypass: metrics.readCache.labels(table, "bypass") };
+      return (result: keyof typeof results) => results[result].inc();
+    };
+    ctx.caches = { apps: new ReadCache(feed, "apps", 10_000, counted("apps")), connections: new ReadCache(feed, "connections", 10_000, counted("connections")) };
   }
   if (config.bootstrapApiKey) await ensureBootstrapApiKey(ctx, config.bootstrapApiKey);
   return ctx;

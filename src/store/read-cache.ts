@@ -20,6 +20,7 @@ export class ReadCache<T> {
     private readonly feed: ChangeFeed,
     private readonly table: Exclude<RowChange["table"], "*">,
     private readonly maxRows = 10_000,
+    private readonly onRead: (result: "hit" | "miss" | "bypass") => void = () => {},
   ) {
     feed.subscribe((change) => {
       if (change.table === "*" || (change.table === this.table && change.key === undefined)) this.clear();
@@ -29,8 +30,12 @@ export class ReadCache<T> {
 
   /** The cached row, or `load()`'s answer (cached when nothing changed it meanwhile). */
   async read(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    if (!this.feed.live) return load();
+    if (!this.feed.live) {
+      this.onRead("bypass");
+      return load();
+    }
     const hit = this.rows.get(key);
+    this.onRead(hit === undefined ? "miss" : "hit");
     if (hit !== undefined) return hit;
     const fill: Fill = { stale: false };
     let fills = this.filling.get(key);

@@ -138,6 +138,9 @@ describe.each(dialects)("read cache on %s", (dialect) => {
       return (svc.ctx.caches!.apps.size ?? 0) === 1;
     });
     expect(await getApp(svc.ctx, "cached")).toBe(await getApp(svc.ctx, "cached"));
+    const metrics = await (await svc.server.inject({ url: "/metrics" })).body;
+    const hits = /connected_apps_read_cache_total\{table="apps",result="hit"\} (\d+)/.exec(metrics);
+    expect(Number(hits?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it("sees a PATCH at once", async () => {
