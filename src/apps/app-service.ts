@@ -12,7 +12,20 @@ export function redirectUriFor(publicUrl: string, appId: string): string {
   return `${publicUrl}/oauth/callback/${appId}`;
 }
 
+// Apps from the read cache are frozen and shared, so their resource can be too (it is the
+// whole answer of GET /apps/{id}: two ISO dates and two dozen fields, once per change).
+const resources = new WeakMap<App, { publicUrl: string; resource: AppResource }>();
+
 export function toAppResource(app: App, publicUrl: string): AppResource {
+  if (!Object.isFrozen(app)) return buildAppResource(app, publicUrl);
+  const known = resources.get(app);
+  if (known?.publicUrl === publicUrl) return known.resource;
+  const resource = buildAppResource(app, publicUrl);
+  resources.set(app, { publicUrl, resource });
+  return resource;
+}
+
+function buildAppResource(app: App, publicUrl: string): AppResource {
   return {
     id: app.id,
     name: app.name,
