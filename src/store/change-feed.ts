@@ -9,11 +9,13 @@
 //               connection commits (https://sqlite.org/pragma.html#pragma_data_version).
 //   PostgreSQL  row triggers (migration 0002) NOTIFY on commit; one LISTEN connection per
 //               instance. While it is not listening the feed is not `live` and caches step aside.
-//               This process's own writes are reported at once by local-writes.ts.
+//               This process's own writes are reported at once by local-writes.ts. A
+//               heartbeat on the LISTEN connection finds one that died without a word (a NAT
+//               or a failover that sends no reset): notifications would be lost silently.
 import type BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { Logger } from "pino";
-import type { LocalWritesPlugin } from "./local-writes.ts";
+import type { LocalWrites } from "./local-writes.ts";
 
 /** A changed row (its table and cache key), a whole table (no key), or "*": anything may have changed. */
 export type RowChange = { table: "apps" | "connections"; key?: string } | { table: "*" };
@@ -21,6 +23,8 @@ export type RowChange = { table: "apps" | "connections"; key?: string } | { tabl
 export interface ChangeFeed {
   /** False while changes could be missed (PostgreSQL listener down): caches must not be used. */
   readonly live: boolean;
+  /** True while a transaction of this process has changed the table and not ended: cache nothing of it. */
+  writing(table: "apps" | "connections"): boolean;
   subscribe(listener: (change: RowChange) => void): void;
   close(): Promise<void>;
 }
@@ -79,12 +83,19 @@ export function sqliteChangeFeed(sqlite: BetterSqlite3.Database, pollMs = 200): 
   timer.unref();
   return {
     live: true,
+    // The one connection is held by a transaction until it ends: no read runs meanwhile.
+    writing: () => false,
     subscribe: (fn) => listeners.add(fn),
     close: async () => clearInterval(timer),
   };
 }
 
-export function postgresChangeFeed(connectionString: string, log: Logger, localWrites: LocalWritesPlugin): ChangeFeed {
+/** How often the LISTEN connection proves it is alive, and how long it may take to answer. */
+export const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+
+export function postgresChangeFeed(connectionString: string, log: Logger, localWrites: LocalWrites, opts: { heartbeatMs?: number; heartbeatTimeoutMs?: number } = {}): ChangeFeed {
+  const heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   const listeners = new Listeners();
   localWrites.onWrite((change) => listeners.emit(change));
   let live = false;
@@ -93,12 +104,36 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
   let retry: NodeJS.Timeout | undefined;
   let delay = 250;
 
+  // A client that stopped answering is dropped without waiting for it: end() on a dead socket
+  // can wait as long as TCP does.
+  const discard = (c: pg.Client) => {
+    c.removeAllListeners();
+    c.on("error", () => {});
+    void c.end().catch(() => {});
+    (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  };
+
+  const heartbeat = setInterval(() => {
+    const c = client;
+    if (!c || !live) return;
+    const timer = setTimeout(() => {
+      if (client === c) down(new Error(`no answer to the heartbeat within ${heartbeatTimeoutMs} ms`));
+    }, heartbeatTimeoutMs);
+    c.query("select 1").then(
+      () => clearTimeout(timer),
+      (err: Error) => {
+        clearTimeout(timer);
+        if (client === c) down(err);
+      },
+    );
+  }, opts.heartbeatMs ?? HEARTBEAT_MS);
+  heartbeat.unref();
+
   const down = (err?: Error) => {
     if (live) log.warn({ err: err?.message }, "row change listener lost; caches off until it is back");
     live = false;
     listeners.emit({ table: "*" });
-    client?.removeAllListeners();
-    client?.end().catch(() => {});
+    if (client) discard(client);
     client = undefined;
     if (!closed && !retry) {
       retry = setTimeout(() => {
@@ -111,7 +146,7 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
   };
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString });
+    const c = new pg.Client({ connectionString, keepAlive: true });
     client = c;
     c.on("error", down);
     c.on("end", () => down());
@@ -134,16 +169,21 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
     get live() {
       return live;
     },
+    writing: (table) => localWrites.writing(table),
     subscribe: (fn) => listeners.add(fn),
     close: async () => {
       closed = true;
       live = false;
       clearTimeout(retry);
+      clearInterval(heartbeat);
       const c = client;
       client = undefined;
-      c?.removeAllListeners();
-      c?.on("error", () => {});
-      await c?.end().catch(() => {});
+      if (!c) return;
+      c.removeAllListeners();
+      c.on("error", () => {});
+      // A second at most for a polite goodbye; then the socket is cut.
+      await Promise.race([c.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     },
   };
 }

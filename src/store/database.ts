@@ -7,7 +7,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { postgresChangeFeed, sqliteChangeFeed, type ChangeFeed } from "./change-feed.ts";
 import type { Dialect } from "./dialect.ts";
-import { LocalWritesPlugin } from "./local-writes.ts";
+import { LocalWrites } from "./local-writes.ts";
 import type { Database } from "./schema.ts";
 
 // int8 (bigint: our epoch-ms columns, count(*)) as a JS number: every value we store fits
@@ -76,8 +76,14 @@ export function openDatabase(url: string, opts: DatabaseOptions = {}): Store {
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
   // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
   pool.on("error", () => {});
-  const localWrites = new LocalWritesPlugin();
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [localWrites], ...(log ? { log } : {}) });
+  const localWrites = new LocalWrites();
+  // PostgresDialect with its driver wrapped, so local-writes.ts sees writes and transactions.
+  const dialect = new (class extends PostgresDialect {
+    override createDriver() {
+      return localWrites.wrapDriver(super.createDriver());
+    }
+  })({ pool });
+  const db = new Kysely<Database>({ dialect, ...(log ? { log } : {}) });
   let feed: ChangeFeed | undefined;
   return {
     db,

@@ -12,8 +12,15 @@ interface Fill {
   stale: boolean;
 }
 
+/**
+ * The longest a row is served from memory without a fresh look. The feed is what keeps rows
+ * exact; this is the backstop for a change it could not report (a notification lost while
+ * its connection died unnoticed, between two heartbeats).
+ */
+export const MAX_AGE_MS = 30_000;
+
 export class ReadCache<T> {
-  private readonly rows = new Map<string, T>();
+  private readonly rows = new Map<string, { row: T; until: number }>();
   private readonly filling = new Map<string, Set<Fill>>();
 
   constructor(
@@ -21,6 +28,7 @@ export class ReadCache<T> {
     private readonly table: Exclude<RowChange["table"], "*">,
     private readonly maxRows = 10_000,
     private readonly onRead: (result: "hit" | "miss" | "bypass") => void = () => {},
+    private readonly maxAgeMs = MAX_AGE_MS,
   ) {
     feed.subscribe((change) => {
       if (change.table === "*" || (change.table === this.table && change.key === undefined)) this.clear();
@@ -34,7 +42,8 @@ export class ReadCache<T> {
       this.onRead("bypass");
       return load();
     }
-    const hit = this.rows.get(key);
+    const cached = this.rows.get(key);
+    const hit = cached !== undefined && cached.until > performance.now() ? cached.row : undefined;
     this.onRead(hit === undefined ? "miss" : "hit");
     if (hit !== undefined) return hit;
     const fill: Fill = { stale: false };
@@ -45,9 +54,9 @@ export class ReadCache<T> {
       // Frozen: one cached object is shared by every reader, so none may change it.
       const row = deepFreeze(await load());
       // Absent rows are not cached: an insert is not on the feed, and a miss is rare.
-      if (row !== undefined && !fill.stale && this.feed.live) {
-        if (this.rows.size >= this.maxRows) this.rows.delete(this.rows.keys().next().value!);
-        this.rows.set(key, row);
+      if (row !== undefined && !fill.stale && this.feed.live && !this.feed.writing(this.table)) {
+        if (this.rows.size >= this.maxRows && !this.rows.has(key)) this.rows.delete(this.rows.keys().next().value!);
+        this.rows.set(key, { row, until: performance.now() + this.maxAgeMs });
       }
       return row;
     } finally {

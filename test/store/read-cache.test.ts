@@ -1,6 +1,7 @@
 // The read cache and its change feed on both databases: a cached row never outlives a change
 // made here (builder or raw SQL), by another process (a CLI command) or another instance, and
 // a lost PostgreSQL listener turns caching off until it is back.
+import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getApp } from "../../src/apps/app-service.ts";
@@ -8,10 +9,11 @@ import { saveConnection } from "../../src/connections/connection-service.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { openContext, type OpenedContext } from "../../src/runtime/open-context.ts";
-import { PG_CHANNEL, type ChangeFeed, type RowChange } from "../../src/store/change-feed.ts";
-import { cachedTablesWrittenBy } from "../../src/store/local-writes.ts";
+import { connectionStore } from "../../src/connections/connection-service.ts";
+import { connectionKey, PG_CHANNEL, postgresChangeFeed, type ChangeFeed, type RowChange } from "../../src/store/change-feed.ts";
+import { cachedTablesWrittenBy, LocalWrites } from "../../src/store/local-writes.ts";
 import { ReadCache } from "../../src/store/read-cache.ts";
-import { dialects } from "../support/databases.ts";
+import { createTestDatabase, dialects } from "../support/databases.ts";
 import { startTestService, type TestService } from "../support/test-service.ts";
 
 async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
@@ -24,6 +26,10 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<voi
 
 class ManualFeed implements ChangeFeed {
   live = true;
+  writingTables = new Set<string>();
+  writing(table: "apps" | "connections") {
+    return this.writingTables.has(table);
+  }
   private listeners: Array<(c: RowChange) => void> = [];
   subscribe(fn: (c: RowChange) => void) {
     this.listeners.push(fn);
@@ -87,6 +93,30 @@ describe("ReadCache rules", () => {
     expect(() => row.scopes.push("email")).toThrow(TypeError);
   });
 
+  it("caches nothing of a table this process is changing in an open transaction", async () => {
+    const feed = new ManualFeed();
+    const cache = new ReadCache<{ v: number }>(feed, "connections");
+    let loads = 0;
+    feed.writingTables.add("connections");
+    await cache.read("k", async () => ({ v: ++loads }));
+    await cache.read("k", async () => ({ v: ++loads }));
+    expect(loads).toBe(2);
+    feed.writingTables.clear();
+    await cache.read("k", async () => ({ v: ++loads }));
+    await cache.read("k", async () => ({ v: ++loads }));
+    expect(loads).toBe(3);
+  });
+
+  it("serves a row from memory for at most its maximum age, whatever the feed says", async () => {
+    const cache = new ReadCache<{ v: number }>(new ManualFeed(), "apps", 100, () => {}, 50);
+    let loads = 0;
+    await cache.read("a", async () => ({ v: ++loads }));
+    await cache.read("a", async () => ({ v: ++loads }));
+    expect(loads).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await cache.read("a", async () => ({ v: ++loads }))).toEqual({ v: 2 });
+  });
+
   it("keeps at most maxRows rows", async () => {
     const cache = new ReadCache<{ i: number }>(new ManualFeed(), "apps", 3);
     for (let i = 0; i < 10; i++) await cache.read(`k${i}`, async () => ({ i }));
@@ -102,6 +132,8 @@ describe("which statements the local-writes plugin reports", () => {
       expect(cachedTablesWrittenBy(db.updateTable("apps").set({ name: "x" }).where("id", "=", "a").toOperationNode())).toEqual(["apps"]);
       expect(cachedTablesWrittenBy(db.deleteFrom("connections").where("id", "=", "c").toOperationNode())).toEqual(["connections"]);
       expect(cachedTablesWrittenBy(db.updateTable("users").set({ email: "e" }).toOperationNode())).toEqual([]);
+      // ON DELETE CASCADE: an app's connections go with it.
+      expect(cachedTablesWrittenBy(db.deleteFrom("apps").where("id", "=", "a").toOperationNode())).toEqual(["apps", "connections"]);
       expect(cachedTablesWrittenBy(db.selectFrom("apps").selectAll().toOperationNode())).toEqual([]);
       expect(cachedTablesWrittenBy({ kind: "RawNode", sqlFragments: ["  UPDATE apps set name = ", ""], parameters: [] } as never)).toEqual(["*"]);
       expect(cachedTablesWrittenBy({ kind: "RawNode", sqlFragments: ["select 1"], parameters: [] } as never)).toEqual([]);
@@ -179,44 +211,131 @@ describe.each(dialects)("read cache on %s", (dialect) => {
   });
 });
 
-describe("PostgreSQL listener", () => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startTestService("postgres");
-    await svc.server.inject({ method: "POST", url: "/api/v1/apps", headers: svc.headers, payload: { name: "Listened", clientId: "c", authorizationEndpoint: "https://a.test/auth", tokenEndpoint: "https://a.test/token" } });
+// A TCP relay in front of PostgreSQL that can go silent on the LISTEN connection, as a NAT or
+// a failover that sends no reset does: the client hears nothing, not even an error.
+async function silenceableRelay(target: URL) {
+  const pairs: Array<{ client: net.Socket; server: net.Socket; listen: boolean; silent: boolean }> = [];
+  const relay = net.createServer((client) => {
+    const server = net.connect(Number(target.port || 5432), target.hostname);
+    const pair = { client, server, listen: false, silent: false };
+    pairs.push(pair);
+    client.on("data", (d: Buffer) => {
+      if (d.toString("latin1").toLowerCase().includes(`listen ${PG_CHANNEL}`)) pair.listen = true;
+      if (!pair.silent) server.write(d);
+    });
+    server.on("data", (d: Buffer) => {
+      if (!pair.silent) client.write(d);
+    });
+    for (const s of [client, server]) s.on("error", () => {});
+    client.on("close", () => server.destroy());
+    server.on("close", () => pair.silent || client.destroy());
   });
-  afterAll(async () => svc?.close());
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  const url = new URL(target);
+  url.hostname = "127.0.0.1";
+  url.port = String((relay.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    silenceListener: () => {
+      for (const p of pairs.filter((p) => p.listen)) {
+        p.silent = true;
+        p.server.destroy();
+      }
+    },
+    close: () => {
+      for (const p of pairs) (p.client.destroy(), p.server.destroy());
+      relay.close();
+    },
+  };
+}
 
-  it("when its connection dies, caching stops (no stale answers) and resumes once it is back", async () => {
-    const admin = new pg.Client({ connectionString: svc.database.url });
-    await admin.connect();
+describe("PostgreSQL listener that dies without a word", () => {
+  it("is found by the heartbeat: the feed stops being live and comes back on a new connection", async () => {
+    const db = await createTestDatabase("postgres");
+    const relay = await silenceableRelay(new URL(db.url));
+    const svc = await startTestService("postgres", { database: db });
+    const feed = postgresChangeFeed(relay.url, createLogger("silent"), new LocalWrites(), { heartbeatMs: 100, heartbeatTimeoutMs: 300 });
+    const changes: RowChange[] = [];
+    feed.subscribe((c) => changes.push(c));
     try {
-      const listener = async () =>
-        (await admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and query ilike 'listen ${PG_CHANNEL}%'`)).rows[0]?.pid;
-      await eventually(async () => (await listener()) !== undefined);
-      await getApp(svc.ctx, "listened");
-      expect(svc.ctx.caches!.apps.size).toBe(1);
-
-      const pid = (await listener())!;
-      await admin.query("select pg_terminate_backend($1)", [pid]);
-      await eventually(async () => svc.ctx.caches!.apps.size === 0);
-      // While nobody listens, a write from outside (no NOTIFY is heard) is still seen.
-      await admin.query("update apps set name = 'Changed while deaf' where id = 'listened'");
-      expect((await getApp(svc.ctx, "listened")).name).toBe("Changed while deaf");
-
-      // Back: a new listener, and notifications invalidate again.
-      await eventually(async () => {
-        const p = await listener();
-        return p !== undefined && p !== pid;
-      }, 15_000);
-      await eventually(async () => {
-        await getApp(svc.ctx, "listened");
-        return svc.ctx.caches!.apps.size === 1;
-      });
-      await admin.query("update apps set name = 'Heard again' where id = 'listened'");
-      await eventually(async () => (await getApp(svc.ctx, "listened")).name === "Heard again", 3000);
+      await eventually(async () => feed.live);
+      relay.silenceListener();
+      await eventually(async () => !feed.live, 3000);
+      expect(changes.some((c) => c.table === "*")).toBe(true);
+      // Back on a fresh connection through the relay, and hearing changes again.
+      await eventually(async () => feed.live, 10_000);
+      changes.length = 0;
+      await svc.server.inject({ method: "POST", url: "/api/v1/apps", headers: svc.headers, payload: { name: "Heard", clientId: "c", authorizationEndpoint: "https://a.test/auth", tokenEndpoint: "https://a.test/token" } });
+      await svc.ctx.db.updateTable("apps").set({ name: "Heard 2" }).where("id", "=", "heard").execute();
+      await eventually(async () => changes.some((c) => c.table === "apps" && "key" in c && c.key === "heard"), 3000);
     } finally {
-      await admin.end();
+      await feed.close();
+      relay.close();
+      await svc.close();
+      await db.drop();
     }
+  }, 30_000);
+});
+
+describe("this process's own writes on PostgreSQL, with every notification cut off", () => {
+  // With the LISTEN connection silenced, nothing but local-writes.ts can drop a row until the
+  // heartbeat notices (seconds): each check below runs well inside that window.
+  let svc: TestService;
+  let relay: Awaited<ReturnType<typeof silenceableRelay>>;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase("postgres");
+    relay = await silenceableRelay(new URL(db.url));
+    svc = await startTestService("postgres", { database: { ...db, url: relay.url } });
+    for (const name of ["Own", "Cascade"]) {
+      const res = await svc.server.inject({ method: "POST", url: "/api/v1/apps", headers: svc.headers, payload: { name, clientId: "c", authorizationEndpoint: "https://a.test/auth", tokenEndpoint: "https://a.test/token" } });
+      expect(res.statusCode).toBe(201);
+    }
+    await eventually(async () => {
+      await getApp(svc.ctx, "own");
+      return svc.ctx.caches!.apps.size > 0;
+    });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    relay?.close();
+    await db?.drop();
+  });
+
+  const connect = (appId: string, userId: string) =>
+    saveConnection(svc.ctx, {
+      appId,
+      userId,
+      tokens: { accessToken: `tok-${appId}-${userId}`, tokenType: "Bearer", refreshToken: null, idToken: null, expiresIn: 3600, scopes: ["openid"] },
+      account: { sub: userId, email: null, name: null },
+      requestedScopes: [],
+    });
+  const tokenStatus = async (appId: string, userId: string) => (await svc.server.inject({ url: `/api/v1/apps/${appId}/connections/${userId}/token`, headers: svc.headers })).statusCode;
+
+  it("a read racing this process's open transaction does not keep the old row after the commit", async () => {
+    await connect("own", "u1");
+    expect(await tokenStatus("own", "u1")).toBe(200);
+    relay.silenceListener();
+    await svc.ctx.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("connections").where("app_id", "=", "own").where("user_id", "=", "u1").execute();
+      // Another request reads meanwhile, on another pool connection: the old, committed row.
+      const seen = await svc.ctx.caches!.connections.read(connectionKey("own", "u1"), () => connectionStore(svc.ctx).get("own", "u1"));
+      expect(seen?.userId).toBe("u1");
+    });
+    expect(await tokenStatus("own", "u1")).toBe(404);
+  });
+
+  it("deleting an app drops its cached connections at once (ON DELETE CASCADE)", async () => {
+    await connect("cascade", "u1");
+    expect(await tokenStatus("cascade", "u1")).toBe(200);
+    expect(await tokenStatus("cascade", "u1")).toBe(200);
+    await svc.ctx.db.deleteFrom("apps").where("id", "=", "cascade").execute();
+    expect(await tokenStatus("cascade", "u1")).toBe(404);
+  });
+
+  it("a PATCH is seen at once", async () => {
+    const res = await svc.server.inject({ method: "PATCH", url: "/api/v1/apps/own", headers: svc.headers, payload: { name: "Own, renamed" } });
+    expect(res.statusCode).toBe(200);
+    expect((await svc.server.inject({ url: "/api/v1/apps/own", headers: svc.headers })).json().name).toBe("Own, renamed");
   });
 });
