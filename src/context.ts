@@ -30,8 +30,6 @@ export type OutboundRequest = (
     headers: Record<string, string | string[]>;
     body?: Buffer;
     signal: AbortSignal;
-    /** Time allowed until the response headers arrive. */
-    headersTimeout: number;
   },
 ) => Promise<Dispatcher.ResponseData>;
 

@@ -31,20 +31,42 @@ const MIN_VALIDITY_S = 30;
 export type ProviderAnswer = Dispatcher.ResponseData;
 
 async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessToken: string; tokenType: string }): Promise<ProviderAnswer> {
+  // One deadline from the first byte of DNS, TCP and TLS to the answer's headers (undici's own
+  // headersTimeout starts only once connected). A plain timer, not AbortSignal.any with
+  // AbortSignal.timeout: on Node 20 the combined signal can lose its timeout to garbage
+  // collection and never fire.
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The deadline also rejects on its own: undici lets an abort wait for a connection attempt
+  // in progress (up to its connect timeout), and the caller must not wait with it.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DOMException("proxy timeout", "TimeoutError"));
+      reject(new DOMException("proxy timeout", "TimeoutError"));
+    }, ctx.config.proxyTimeoutMs);
+  });
+  const onCallerGone = () => controller.abort(call.signal.reason);
+  call.signal.addEventListener("abort", onCallerGone, { once: true });
+  const pending = ctx.request(target, {
+    method: call.method as Dispatcher.HttpMethod,
+    headers: requestHeadersForProvider(call.headers, token.accessToken, token.tokenType),
+    ...(call.body && call.body.length > 0 && call.method !== "GET" && call.method !== "HEAD" ? { body: call.body } : {}),
+    // No redirect is followed: it would carry the user's token to wherever the provider (or
+    // an attacker controlling a page there) points. The caller gets the 3xx as it is.
+    signal: controller.signal,
+  });
+  // An answer that comes after the deadline was given is thrown away, its connection freed.
+  pending.then(
+    (late) => timedOut && late.body.destroy(),
+    () => {},
+  );
   try {
-    return await ctx.request(target, {
-      method: call.method as Dispatcher.HttpMethod,
-      headers: requestHeadersForProvider(call.headers, token.accessToken, token.tokenType),
-      ...(call.body && call.body.length > 0 && call.method !== "GET" && call.method !== "HEAD" ? { body: call.body } : {}),
-      // No redirect is followed: it would carry the user's token to wherever the provider (or
-      // an attacker controlling a page there) points. The caller gets the 3xx as it is.
-      signal: call.signal,
-      // Until the headers are in; the body then streams on without a deadline of ours.
-      headersTimeout: ctx.config.proxyTimeoutMs,
-    });
+    return await Promise.race([pending, deadline]);
   } catch (err) {
     const e = err as Error & { code?: string; cause?: { code?: string } };
-    if (e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_CONNECT_TIMEOUT") {
+    if (timedOut || e.code === "UND_ERR_CONNECT_TIMEOUT") {
       // A gateway timeout (504), with the SPEC's code for a provider that does not answer.
       throw new AppError("provider_unavailable", `the provider's API did not answer within ${ctx.config.proxyTimeoutMs / 1000} s`, { status: 504, cause: err });
     }
@@ -52,6 +74,10 @@ async function send(ctx: Context, call: ProxyCall, target: URL, token: { accessT
       throw new AppError("provider_error", `the app's apiBaseUrl is refused by the SSRF guard: ${e.message}`, { status: 502, cause: err });
     }
     throw new AppError("provider_error", `the provider's API could not be reached (${e.code ?? e.cause?.code ?? e.name})`, { status: 502, cause: err });
+  } finally {
+    // Headers are in (or the call failed): the body streams on without a deadline of ours.
+    clearTimeout(timer);
+    call.signal.removeEventListener("abort", onCallerGone);
   }
 }
 

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveConnection } from "../../src/connections/connection-service.ts";
 import { dialects } from "../support/databases.ts";
@@ -289,6 +289,34 @@ describe.each(dialects)("proxy on %s", (dialect) => {
     const res = await proxy("GET", "/slow");
     expect(res.statusCode).toBe(504);
     expect(res.json().code).toBe("provider_unavailable");
+  });
+
+  it("counts the deadline from the first byte of the connection: a TLS handshake that never ends is a 504 too", async () => {
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      held.push(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const res = await svc.server.inject({
+        method: "POST",
+        url: "/api/v1/apps",
+        headers: svc.headers,
+        payload: { name: "Silent TLS", clientId: "c", authorizationEndpoint: "https://a.test/a", tokenEndpoint: "https://a.test/t", apiBaseUrl: `https://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+      });
+      expect(res.statusCode).toBe(201);
+      await saveConnection(svc.ctx, { appId: "silent-tls", userId: "u", tokens: { accessToken: "at", tokenType: "Bearer", refreshToken: null, idToken: null, expiresIn: 3600, scopes: null }, account: { sub: "s", email: null, name: null }, requestedScopes: [] });
+      const started = Date.now();
+      const answer = await svc.server.inject({ url: "/api/v1/proxy/silent-tls/u/x", headers: { authorization: svc.headers.authorization! } });
+      expect(answer.statusCode).toBe(504);
+      expect(answer.json().code).toBe("provider_unavailable");
+      // CONNECTED_APPS_PROXY_TIMEOUT_SECONDS is 1 here; the connector's own limit is 10 s.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
   });
 
   it("answers 404 not_connected for a user without a connection, calling nothing", async () => {
