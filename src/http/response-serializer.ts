@@ -7,8 +7,8 @@
 // only the properties the schema declares are ever written, so a field added to a record by
 // mistake cannot leak into an answer. A schema with no JSON Schema form keeps the zod serializer.
 // The difference from zod: a value that breaks its schema is coerced (null to "", say) instead
-// of failing the answer with a 500. Answers are built by our code from typed records; the test
-// suite compared both serializers' output on every answer it produces and found no difference.
+// of failing the answer with a 500. Answers are built by our code from typed records; one run of
+// the whole test suite with both serializers compared on every answer found no difference.
 import fastJson from "fast-json-stringify";
 import { serializerCompiler as zodSerializerCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
