@@ -2,12 +2,14 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as initial from "./migrations/0001_initial.ts";
 import * as rowChangeNotify from "./migrations/0002_row_change_notify.ts";
+import * as loginFailures from "./migrations/0003_login_failures.ts";
 
 // Listed here rather than read from the folder, so migrations are bundled with the code and
 // their order is reviewed like code.
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_row_change_notify": rowChangeNotify,
+  "0003_login_failures": loginFailures,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

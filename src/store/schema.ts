@@ -158,6 +158,12 @@ export interface MetaTable {
   value: string;
 }
 
+/** One failed sign-in: SHA-256 of (email, client address), never the email or address itself. */
+export interface LoginFailuresTable {
+  key_hash: string;
+  at: number;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   users: UsersTable;
@@ -169,4 +175,5 @@ export interface Database {
   connect_sessions: ConnectSessionsTable;
   events: EventsTable;
   meta: MetaTable;
+  login_failures: LoginFailuresTable;
 }

@@ -29,7 +29,7 @@ function localReturnTo(publicUrl: string, value: string): string | null {
 
 export function accountRoutes(ctx: Context): FastifyPluginAsync {
   const users = new UserStore(ctx.db);
-  const rateLimit = new LoginRateLimit(ctx.clock);
+  const rateLimit = new LoginRateLimit(ctx);
   // Verifying against this when the email is unknown keeps both answers equally slow, so timing
   // does not tell which emails have accounts.
   const decoyHash = hashPassword("decoy password, never a real one");
@@ -74,7 +74,7 @@ export function accountRoutes(ctx: Context): FastifyPluginAsync {
       const again = (error: string, status: number) =>
         sendPage(reply, loginPage({ csrfToken: preSessionToken(ctx.config.publicUrl, request, reply), email, returnTo, error }), status);
 
-      const waitMs = rateLimit.blockedFor(email, request.ip);
+      const waitMs = await rateLimit.blockedFor(email, request.ip);
       if (waitMs > 0) {
         const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
         reply.header("retry-after", String(Math.ceil(waitMs / 1000)));
@@ -83,11 +83,11 @@ export function accountRoutes(ctx: Context): FastifyPluginAsync {
       const account = email ? await users.byEmail(email) : undefined;
       const valid = await verifyPassword(account?.passwordHash ?? (await decoyHash), password);
       if (!account || !valid || password === "") {
-        rateLimit.recordFailure(email, request.ip);
+        await rateLimit.recordFailure(email, request.ip);
         ctx.log.info({ ip: request.ip }, "sign-in refused: wrong email or password");
         return again("The email or password is not right.", 401);
       }
-      rateLimit.recordSuccess(email, request.ip);
+      await rateLimit.recordSuccess(email, request.ip);
       const { passwordHash: _hash, ...user } = account;
       await startSession(ctx, request, reply, user);
       return reply.redirect(returnTo ?? "/", 303);
