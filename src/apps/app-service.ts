@@ -1,6 +1,7 @@
 // Connected Apps: create from a body (optionally a template and discovery), patch, delete.
 import type { Context } from "../context.ts";
-import { openOptional, seal } from "../crypto/seal.ts";
+import { openOptionalWithReload } from "../crypto/keyring-reload.ts";
+import { seal } from "../crypto/seal.ts";
 import { discoverProvider } from "../discovery/discover.ts";
 import { AppError } from "../errors/problem.ts";
 import { APP_ID, type AppResource, type CreateAppBody, type PatchAppBody } from "./app-schema.ts";
@@ -59,8 +60,9 @@ export function clientSecretBinding(appId: string) {
   return { table: "apps", id: appId, field: "client_secret" } as const;
 }
 
-export function openClientSecret(ctx: Pick<Context, "keyring">, app: App): string | null {
-  return openOptional(ctx.keyring, app.clientSecretSealed, clientSecretBinding(app.id));
+/** Opened with the ring of the moment, reloaded once for a key another process just added. */
+export function openClientSecret(ctx: Pick<Context, "keyring" | "config" | "log">, app: App): string | null {
+  return openOptionalWithReload(ctx, app.clientSecretSealed, clientSecretBinding(app.id));
 }
 
 /** The app, from the read cache when the context has one (a frozen object: copy to change it). */

@@ -100,7 +100,7 @@ describe.each(dialects)("connection service on %s", (dialect) => {
     expect((await events()).filter((e) => e.type === "connection.recovered")).toHaveLength(1);
     const { openTokens, ConnectionStore } = await import("./connection-store.ts");
     const rec = await new ConnectionStore(svc.ctx.db, svc.ctx.keyring).get("acme", "u1");
-    expect(openTokens(svc.ctx.keyring, rec!)).toMatchObject({ accessToken: "second-access", refreshToken: REFRESH });
+    expect(openTokens(svc.ctx, rec!)).toMatchObject({ accessToken: "second-access", refreshToken: REFRESH });
   });
 
   it("lists a user's connections across apps, without tokens", async () => {

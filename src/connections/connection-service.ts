@@ -95,7 +95,7 @@ export async function saveConnection(
     if (!existing) throw new Error("connection vanished while being replaced");
     // A provider that issues a refresh token only at first consent (Google without
     // prompt=consent) leaves the one we hold valid: keep it.
-    const previous = p.tokens.refreshToken === null ? openTokens(ctx.keyring, existing).refreshToken : null;
+    const previous = p.tokens.refreshToken === null ? openTokens(ctx, existing).refreshToken : null;
     await store.replaceAfterReconnect(existing.id, { account: p.account, tokens: fresh(previous), now });
     if (existing.status === "needs_reconnect") {
       await recordEvent(trx, ctx, { type: "connection.recovered", appId: p.appId, userId: p.userId, data: { by: "reconnect" } });
@@ -131,7 +131,7 @@ export async function revokeConnectionTokens(ctx: Context, app: App, rec: Connec
   if (!app.revocationEndpoint) return;
   let tokens;
   try {
-    tokens = openTokens(ctx.keyring, rec);
+    tokens = openTokens(ctx, rec);
   } catch (err) {
     ctx.log.warn({ appId: rec.appId, connectionId: rec.id, reason: (err as Error).message }, "cannot open the tokens to revoke; deleting without revocation");
     return;

@@ -20,8 +20,10 @@
 // or whose row was deleted meanwhile, changes nothing (it can never resurrect a deleted row).
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
+import type { Context } from "../context.ts";
 import type { Keyring } from "../crypto/keyring.ts";
-import { open, openOptional, seal, sealOptional, type RowBinding } from "../crypto/seal.ts";
+import { openOptionalWithReload, openWithReload } from "../crypto/keyring-reload.ts";
+import { seal, sealOptional, type RowBinding } from "../crypto/seal.ts";
 import type { ProviderAccount } from "../oauth/token-set.ts";
 import type { ConnectionsTable, Database } from "../store/schema.ts";
 
@@ -93,16 +95,20 @@ function toRecord(r: ConnectionsTable): ConnectionRecord {
   };
 }
 
+// Opened with the ring of the moment, reloaded once if a value names a key this instance does
+// not hold yet (another process's `keys rotate` re-sealed it): see crypto/keyring-reload.ts.
+type OpenContext = Pick<Context, "keyring" | "config" | "log">;
+
 /** The access token alone: a token read needs nothing else opened. */
-export function openAccessToken(keyring: Keyring, rec: ConnectionRecord): string {
-  return open(keyring, rec.sealed.accessToken, binding(rec.id, "access_token"));
+export function openAccessToken(ctx: OpenContext, rec: ConnectionRecord): string {
+  return openWithReload(ctx, rec.sealed.accessToken, binding(rec.id, "access_token"));
 }
 
-export function openTokens(keyring: Keyring, rec: ConnectionRecord): ConnectionTokens {
+export function openTokens(ctx: OpenContext, rec: ConnectionRecord): ConnectionTokens {
   return {
-    accessToken: open(keyring, rec.sealed.accessToken, binding(rec.id, "access_token")),
-    refreshToken: openOptional(keyring, rec.sealed.refreshToken, binding(rec.id, "refresh_token")),
-    idToken: openOptional(keyring, rec.sealed.idToken, binding(rec.id, "id_token")),
+    accessToken: openWithReload(ctx, rec.sealed.accessToken, binding(rec.id, "access_token")),
+    refreshToken: openOptionalWithReload(ctx, rec.sealed.refreshToken, binding(rec.id, "refresh_token")),
+    idToken: openOptionalWithReload(ctx, rec.sealed.idToken, binding(rec.id, "id_token")),
   };
 }
 

@@ -85,7 +85,7 @@ describe.each(dialects)("getToken on %s", (dialect) => {
     const t = await getToken(svc.ctx, "acme", u, 60);
     expect(t.accessToken).toBe("at-new");
     const rec = (await row(u))!;
-    expect(openTokens(svc.ctx.keyring, rec)).toMatchObject({ accessToken: "at-new", refreshToken: "rt-new" });
+    expect(openTokens(svc.ctx, rec)).toMatchObject({ accessToken: "at-new", refreshToken: "rt-new" });
     expect(rec.version).toBe(2);
     expect(rec.leaseOwner).toBeNull();
     expect(rec.lastRefreshedAt).toBe(T0);
@@ -107,7 +107,7 @@ describe.each(dialects)("getToken on %s", (dialect) => {
     const u = await connect(0);
     grants.refreshGrant.mockResolvedValue(answer({ refreshToken: null }));
     await getToken(svc.ctx, "acme", u, 60);
-    expect(openTokens(svc.ctx.keyring, (await row(u))!)).toMatchObject({ accessToken: "at-new", refreshToken: "rt-old" });
+    expect(openTokens(svc.ctx, (await row(u))!)).toMatchObject({ accessToken: "at-new", refreshToken: "rt-old" });
   });
 
   it("returns the fresh token when even it lives shorter than minValidity", async () => {
@@ -266,7 +266,7 @@ describe.each(dialects)("getToken on %s", (dialect) => {
     const rec = (await row(u))!;
     expect(rec.status).toBe("needs_reconnect");
     expect(rec.lastError).toContain("another account");
-    expect(openTokens(svc.ctx.keyring, rec).accessToken).toBe("at-old");
+    expect(openTokens(svc.ctx, rec).accessToken).toBe("at-old");
   });
 
   it("marks needs_reconnect when the token expired and there is no refresh token", async () => {

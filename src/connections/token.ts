@@ -51,8 +51,8 @@ function engineOf(ctx: Pick<Context, "instanceId">): Engine {
   return e;
 }
 
-function answerFrom(keyring: Context["keyring"], rec: ConnectionRecord): Token {
-  return { accessToken: openAccessToken(keyring, rec), tokenType: rec.tokenType, expiresAt: iso(rec.expiresAt), scopes: rec.scopes };
+function answerFrom(ctx: Context, rec: ConnectionRecord): Token {
+  return { accessToken: openAccessToken(ctx, rec), tokenType: rec.tokenType, expiresAt: iso(rec.expiresAt), scopes: rec.scopes };
 }
 
 function needsReconnect(rec: Pick<ConnectionRecord, "lastError">): AppError {
@@ -70,7 +70,7 @@ export async function getToken(ctx: Context, appId: string, userId: string, minV
   if (force && rec.version > opts.forceUnlessVersionAfter!) return resultOfOthers(ctx, rec);
   if (rec.status === "needs_reconnect" && !force) throw needsReconnect(rec);
   const now = ctx.clock.now();
-  if (!force && validFor(rec.expiresAt, now, minValidity * 1000)) return answerFrom(ctx.keyring, rec);
+  if (!force && validFor(rec.expiresAt, now, minValidity * 1000)) return answerFrom(ctx, rec);
 
   const engine = engineOf(ctx);
   if (!force) {
@@ -124,17 +124,17 @@ async function refreshUnderLease(ctx: Context, store: ConnectionStore, seen: Con
 /** After another holder's write: its tokens, or its verdict. */
 function resultOfOthers(ctx: Context, rec: ConnectionRecord): Token {
   if (rec.status === "needs_reconnect") throw needsReconnect(rec);
-  return answerFrom(ctx.keyring, rec);
+  return answerFrom(ctx, rec);
 }
 
 async function refreshHeld(ctx: Context, store: ConnectionStore, current: ConnectionRecord, lease: HeldLease): Promise<Token> {
   const s = refreshSettings(ctx);
   const held = { version: current.version, leaseOwner: lease.owner };
-  const tokens = openTokens(ctx.keyring, current);
+  const tokens = openTokens(ctx, current);
   if (!tokens.refreshToken) {
     // Nothing to refresh with. A token that still works (or never expires: GitHub, Slack) is
     // the best there is, so it is the answer; only an expired one means the user must reconnect.
-    if (current.expiresAt === null || current.expiresAt > ctx.clock.now()) return answerFrom(ctx.keyring, current);
+    if (current.expiresAt === null || current.expiresAt > ctx.clock.now()) return answerFrom(ctx, current);
     return markNeedsReconnect(ctx, current, held, "the access token expired and the provider issued no refresh token");
   }
   const app = await getApp(ctx, current.appId);

@@ -66,7 +66,7 @@ export function oauthClientFor(ctx: Pick<OAuthContext, "clock">, app: App): oaut
 }
 
 /** RFC 6749 §2.3.1 / OIDC Core §9: the app's tokenEndpointAuthMethod, with its secret opened only here. */
-export function clientAuthFor(ctx: Pick<OAuthContext, "keyring">, app: App): oauth.ClientAuth {
+export function clientAuthFor(ctx: Pick<OAuthContext, "keyring" | "config" | "log">, app: App): oauth.ClientAuth {
   if (app.tokenEndpointAuthMethod === "none") return oauth.None();
   const secret = openClientSecret(ctx, app);
   if (!secret) {

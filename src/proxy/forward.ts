@@ -94,7 +94,7 @@ export async function forwardProxyCall(ctx: Context, call: ProxyCall): Promise<P
   await first.body.dump();
   const row = await connectionStore(ctx).get(app.id, call.userId);
   if (!row) return send(ctx, call, target, token);
-  const current = openTokens(ctx.keyring, row).accessToken;
+  const current = openTokens(ctx, row).accessToken;
   const fresh =
     current !== token.accessToken
       ? await getToken(ctx, app.id, call.userId, MIN_VALIDITY_S)

@@ -85,7 +85,7 @@ describe.each(dialects)("token refresh against oidc-provider on %s", (dialect) =
     return userId;
   }
   const record = async (userId: string) => (await new ConnectionStore(svc.ctx.db, svc.ctx.keyring).get("op", userId))!;
-  const tokensOf = async (userId: string) => openTokens(svc.ctx.keyring, await record(userId));
+  const tokensOf = async (userId: string) => openTokens(svc.ctx, await record(userId));
   /** Our copy says the access token has expired (the provider's copy may still be valid). */
   const expire = (userId: string) => svc.ctx.db.updateTable("connections").set({ expires_at: Date.now() - 1_000 }).where("user_id", "=", userId).execute();
   const acceptedByResource = async (accessToken: string) => (await fetch(op.endpoints.resource, { headers: { authorization: `Bearer ${accessToken}` } })).status === 200;

@@ -235,6 +235,21 @@ describe.each(dialects)("key rotation on %s", (dialect: Dialect) => {
     }
   });
 
+  it("serves token reads of values another process just re-sealed with a key this instance has not loaded yet", async () => {
+    // No keys-file watcher runs here: only the reload on an unknown key id can save these reads.
+    const cli = await openSeparateContext(svc);
+    try {
+      await rotateKeys(cli, { batchSize: 50 });
+      expect(svc.ctx.keyring.byKid.has(cli.keyring.primary.kid)).toBe(false);
+      // Let the read cache hear of the re-sealed rows (NOTIFY, or SQLite's data_version poll).
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await readAllTokens(svc)).toBe(0);
+      expect(svc.ctx.keyring.primary.kid).toBe(cli.keyring.primary.kid);
+    } finally {
+      await cli.close();
+    }
+  });
+
   it("opens a value sealed with a key added by another process, after reloading the keys file once", async () => {
     const cli = await openSeparateContext(svc);
     try {
