@@ -8,30 +8,30 @@ const NEVER_FORWARDED = ["host", "authorization", "cookie", "content-length", "e
 // its content-encoding is, since the bytes pass through undecoded.
 const NEVER_RETURNED = ["set-cookie", "content-length"];
 
-function connectionNamed(headers: Record<string, string | string[] | undefined>): string[] {
+const DROPPED_ON_THE_WAY_OUT = new Set([...HOP_BY_HOP, ...NEVER_FORWARDED]);
+const DROPPED_ON_THE_WAY_BACK = new Set([...HOP_BY_HOP, ...NEVER_RETURNED]);
+
+type HeaderRecord = Record<string, string | string[] | undefined>;
+
+/** The headers without the fixed set and without those the Connection header names (lower-cased names). */
+function passing(headers: HeaderRecord, fixed: Set<string>): Record<string, string | string[]> {
   const c = headers.connection;
-  const text = Array.isArray(c) ? c.join(",") : (c ?? "");
-  return text.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const named = (Array.isArray(c) ? c.join(",") : (c ?? "")).toLowerCase().split(",").map((h) => h.trim());
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value !== undefined && !fixed.has(lower) && !named.includes(lower)) out[lower] = value;
+  }
+  return out;
 }
 
-export function requestHeadersForProvider(incoming: Record<string, string | string[] | undefined>, accessToken: string, tokenType: string): Record<string, string | string[]> {
-  const drop = new Set([...HOP_BY_HOP, ...NEVER_FORWARDED, ...connectionNamed(incoming)]);
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || drop.has(lower)) continue;
-    out[lower] = value;
-  }
+export function requestHeadersForProvider(incoming: HeaderRecord, accessToken: string, tokenType: string): Record<string, string | string[]> {
+  const out = passing(incoming, DROPPED_ON_THE_WAY_OUT);
   // RFC 6750 §2.1: the token as a Bearer credential (providers that say "bearer" get "Bearer").
   out.authorization = `${tokenType.toLowerCase() === "bearer" ? "Bearer" : tokenType} ${accessToken}`;
   return out;
 }
 
-export function responseHeadersForCaller(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const drop = new Set([...HOP_BY_HOP, ...NEVER_RETURNED, ...connectionNamed(upstream)]);
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
-    if (value !== undefined && !drop.has(name.toLowerCase())) out[name] = value;
-  }
-  return out;
+export function responseHeadersForCaller(upstream: HeaderRecord): Record<string, string | string[]> {
+  return passing(upstream, DROPPED_ON_THE_WAY_BACK);
 }

@@ -104,12 +104,13 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
   let retry: NodeJS.Timeout | undefined;
   let delay = 250;
 
-  // A client that stopped answering is dropped without waiting for it: end() on a dead socket
-  // can wait as long as TCP does.
-  const discard = (c: pg.Client) => {
+  // A client is let go with at most `graceMs` for a polite goodbye, then its socket is cut:
+  // end() on a dead socket can wait as long as TCP does.
+  const discard = async (c: pg.Client, graceMs = 0) => {
     c.removeAllListeners();
     c.on("error", () => {});
-    void c.end().catch(() => {});
+    const ended = c.end().catch(() => {});
+    if (graceMs > 0) await Promise.race([ended, new Promise((r) => setTimeout(r, graceMs).unref())]);
     (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   };
 
@@ -133,7 +134,7 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
     if (live) log.warn({ err: err?.message }, "row change listener lost; caches off until it is back");
     live = false;
     listeners.emit({ table: "*" });
-    if (client) discard(client);
+    if (client) void discard(client);
     client = undefined;
     if (!closed && !retry) {
       retry = setTimeout(() => {
@@ -178,12 +179,7 @@ export function postgresChangeFeed(connectionString: string, log: Logger, localW
       clearInterval(heartbeat);
       const c = client;
       client = undefined;
-      if (!c) return;
-      c.removeAllListeners();
-      c.on("error", () => {});
-      // A second at most for a polite goodbye; then the socket is cut.
-      await Promise.race([c.end().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
-      (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      if (c) await discard(c, 1000);
     },
   };
 }
