@@ -34,18 +34,7 @@ export async function run(): Promise<void> {
         const created = await fetch(`${svc.url}/api/v1/apps`, {
           method: "POST",
           headers: svc.headers,
-          body: JSON.stringify({
-            id: "bench",
-            name: "Bench",
-            issuer: provider.issuer,
-            authorizationEndpoint: `${provider.url}/authorize`,
-            tokenEndpoint: `${provider.url}/token`,
-            jwksUri: `${provider.url}/jwks`,
-            userinfoEndpoint: `${provider.url}/userinfo`,
-            clientId: provider.clientId,
-            clientSecret: provider.clientSecret,
-            scopes: ["openid", "email"],
-          }),
+          body: JSON.stringify(provider.appBody("bench", "Bench")),
         });
         if (created.status !== 201) throw new Error(`creating the app answered ${created.status}`);
         const totals: number[] = [];

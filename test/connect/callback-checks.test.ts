@@ -22,18 +22,7 @@ describe.each(dialects)("connect callback checks on %s", (dialect) => {
       method: "POST",
       url: "/api/v1/apps",
       headers: svc.headers,
-      payload: {
-        id: "acme",
-        name: "Acme <Mail>",
-        issuer: provider.issuer,
-        authorizationEndpoint: `${provider.url}/authorize`,
-        tokenEndpoint: `${provider.url}/token`,
-        jwksUri: `${provider.url}/jwks`,
-        userinfoEndpoint: `${provider.url}/userinfo`,
-        clientId: provider.clientId,
-        clientSecret: provider.clientSecret,
-        scopes: ["openid", "email"],
-      },
+      payload: provider.appBody("acme", "Acme <Mail>"),
     });
     expect(res.statusCode, res.body).toBe(201);
     // What discovery of this provider records (RFC 9207 §3 and RFC 8414 metadata), set directly

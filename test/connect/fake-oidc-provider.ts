@@ -51,6 +51,22 @@ export class FakeOidcProvider {
     return this.url;
   }
 
+  /** The body of POST /api/v1/apps for an app at this provider (no discovery needed). */
+  appBody(id: string, name = id) {
+    return {
+      id,
+      name,
+      issuer: this.issuer,
+      authorizationEndpoint: `${this.url}/authorize`,
+      tokenEndpoint: `${this.url}/token`,
+      jwksUri: `${this.url}/jwks`,
+      userinfoEndpoint: `${this.url}/userinfo`,
+      clientId: this.clientId,
+      clientSecret: this.clientSecret,
+      scopes: ["openid", "email"],
+    };
+  }
+
   /** A code as the authorization endpoint would have issued it. */
   newCode(): string {
     const code = `sentinel-code-${randomBytes(8).toString("hex")}`;
